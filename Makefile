@@ -1,0 +1,66 @@
+# The Dutch back-pain assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL := models/backbot.tar.gz
+# Rasa training data (the knowledge files are read by the actions at run time and need no training).
+TRAIN_DATA := data/nlu data/rules
+TRAIN_INPUTS := config.yml domain.yml $(shell find $(TRAIN_DATA) components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help install check validate train run shell test test-unit test-stories evaluate bench lint clean lock
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## Create the Python 3.10 virtualenv and install the pinned requirements
+$(INSTALLED): requirements.txt scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh
+
+check: $(INSTALLED) ## Check the answer, source, message and practice files
+	@$(PY) -m actions.check
+
+validate: check ## Check the data files and Rasa's training data
+	$(RASA) data validate --domain domain.yml --data $(TRAIN_DATA) --config config.yml --fail-on-warnings
+
+train: $(MODEL) ## Train the model when the training data or config changed
+$(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
+	@$(PY) -m actions.check
+	@mkdir -p models results
+	@start=$$(date +%s); \
+	$(RASA) train --domain domain.yml --data $(TRAIN_DATA) --config config.yml --out models \
+		--fixed-model-name backbot --quiet && \
+	echo "$$(( $$(date +%s) - start ))" > results/train_seconds.txt
+	@touch $(MODEL)
+
+run: train ## Start the action server and the Rasa server (REST, socket.io, HTTP API)
+	@$(PY) scripts/servers.py run
+
+shell: train ## Chat with the assistant in this terminal
+	@$(PY) scripts/servers.py shell
+
+test: validate train ## Run every test: pytest (logic, actions, HTTP) and the test stories
+	$(PY) -m pytest
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
+		--fail-on-prediction-errors --no-plot
+
+evaluate: train ## NLU on the held-out set: intent accuracy, macro-F1, confusion matrix
+	$(PY) scripts/evaluate.py
+
+bench: train ## Latency, throughput, start time, memory and training time
+	$(PY) scripts/bench.py
+
+lint: $(INSTALLED) ## Ruff on the Python code
+	$(VENV)/bin/ruff check actions components channels scripts tests
+
+clean: ## Remove the virtualenv, trained models and run output
+	rm -rf $(VENV) models/*.tar.gz results run .pytest_cache .ruff_cache
+
+lock: $(INSTALLED) ## Rewrite requirements.txt from the installed environment (after changing a pin)
+	@{ sed -n '/^#/p' requirements.txt; $(PY) -m pip freeze --all | grep -v '^pip=='; } > requirements.tmp && mv requirements.tmp requirements.txt

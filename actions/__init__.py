@@ -1,0 +1,1 @@
+"""Custom actions of the Dutch back-pain assistant (rasa-sdk action server)."""

@@ -1,0 +1,30 @@
+"""Command line check of the data files: `python -m actions.check` exits 1 with a clear message."""
+
+from __future__ import annotations
+
+import sys
+
+from actions.config import KNOWLEDGE_DIR, get_knowledge, get_practice
+from actions.datafile import DataFileError
+
+
+def main() -> int:
+    """Loads every data file; prints what is wrong or a one-line summary."""
+    try:
+        knowledge = get_knowledge()
+        practice = get_practice()
+    except DataFileError as error:
+        print(f"ERROR in the assistant's data files:\n  {error}", file=sys.stderr)
+        return 1
+    locations = sum(len(p.locations) for p in practice.practices)
+    team = sum(len(p.team) for p in practice.practices)
+    print(
+        f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, "
+        f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
+        f"{locations} locations and {team} team members."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Composes the assistant's replies from the knowledge and practice files (no Rasa types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from actions.knowledge import Answer, Knowledge
+from actions.practice import Location, Practice, PracticeConfig, find_locations, find_practice, find_specialists
+from actions.text import InputProblem
+
+MAX_SUGGESTIONS = 3
+
+
+@dataclass
+class Reply:
+    """What the assistant sends for one user message, and the topic it answered."""
+
+    topic: str
+    texts: List[str]
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+def join_names(names: Sequence[str], and_word: str) -> str:
+    """Joins names Dutch-style: 'a', 'a en b', 'a, b en c'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {and_word} {names[-1]}"
+
+
+def _contact_line(knowledge: Knowledge, practice: Practice, location: Location) -> str:
+    key = "contact_line_address" if location.address else "contact_line"
+    return knowledge.message(
+        key, practice=practice.name, location=location.name, phone=location.phone, address=location.address
+    )
+
+
+def contact_list(knowledge: Knowledge, config: PracticeConfig, text: str = "") -> str:
+    """Lists phone numbers: of the location or practice named in `text`, else of all locations."""
+    pairs = find_locations(config, text) or config.contacts(find_practice(config, text))
+    if not pairs:
+        pairs = config.contacts()
+    if not pairs:
+        return knowledge.message("contact_none")
+    return "\n".join(_contact_line(knowledge, practice, location) for practice, location in pairs)
+
+
+def fill(text: str, knowledge: Knowledge, config: PracticeConfig, user_text: str = "") -> str:
+    """Fills in {practice_name} and {contact_list} of an answer text."""
+    return text.format(practice_name=config.name, contact_list=contact_list(knowledge, config, user_text))
+
+
+def practice_reply(knowledge: Knowledge, config: PracticeConfig, user_text: str) -> List[str]:
+    """Answers a question about the practice: a location's number, who does what, or all contacts."""
+    texts: List[str] = []
+    for specialisation, practice, members in find_specialists(config, user_text):
+        names = join_names([m.name for m in members], knowledge.message("and"))
+        texts.append(
+            knowledge.message("specialists_found", specialisation=specialisation, practice=practice.name, names=names)
+        )
+    for practice, location in find_locations(config, user_text):
+        parts = [knowledge.message("location_found", practice=practice.name, location=location.name, phone=location.phone)]
+        if location.address:
+            parts.append(knowledge.message("location_address", address=location.address))
+        texts.append(" ".join(parts))
+    if texts:
+        return texts
+
+    practice = find_practice(config, user_text)
+    if practice and practice.team and not practice.locations:
+        lines = [knowledge.message("team_intro", practice=practice.name)]
+        lines += [
+            knowledge.message("team_line", name=m.name, specialisations=join_names(list(m.specialisations), knowledge.message("and")))
+            for m in practice.team
+        ]
+        return ["\n".join(lines)]
+    texts = [fill(knowledge.answers["practice_contact"].text, knowledge, config, user_text)]
+    for chosen in [practice] if practice else config.practices:
+        if chosen.opening_hours:
+            texts.append(knowledge.message("opening_hours", practice=chosen.name, hours=chosen.opening_hours))
+    return texts
+
+
+def answer_reply(knowledge: Knowledge, config: PracticeConfig, answer: Answer, user_text: str) -> Reply:
+    """The reply to a recognised topic: the answer text, closed by the disclaimer when medical."""
+    if answer.topic == "practice_contact":
+        texts = practice_reply(knowledge, config, user_text)
+    else:
+        text = fill(answer.text, knowledge, config, user_text)
+        if answer.kind == "medical":
+            text = f"{text}\n\n{knowledge.disclaimer}"
+        texts = [text]
+    return Reply(topic=answer.topic, texts=texts)
+
+
+def source_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply:
+    """Answers "Waar staat dat?" for the last answered topic (the topic stays the same)."""
+    answer = knowledge.answers.get(topic or "")
+    if answer is None or answer.kind == "conversation":
+        return Reply(topic=topic or "fallback", texts=[knowledge.message("source_none")])
+    if not answer.sources:
+        return Reply(topic=answer.topic, texts=[knowledge.message("source_practice")])
+    lines = [knowledge.message("source_intro")]
+    for source_id in answer.sources:
+        source = knowledge.sources[source_id]
+        lines.append(knowledge.message("source_line", title=source.title, publisher=source.publisher))
+    return Reply(topic=answer.topic, texts=["\n".join(lines)])
+
+
+def followup_duration_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply:
+    """Answers "en hoe lang duurt dat dan?" in the context of the last topic.
+
+    Topics with a `how_long` text answer with it; otherwise the general course of back pain
+    (the prognosis answer) is given.
+    """
+    answer = knowledge.answers.get(topic or "")
+    if answer is not None and answer.how_long:
+        return Reply(topic=answer.topic, texts=[f"{answer.how_long}\n\n{knowledge.disclaimer}"])
+    prognosis = knowledge.answers["prognosis"]
+    text = f"{knowledge.message('followup_general')}\n{prognosis.text}\n\n{knowledge.disclaimer}"
+    return Reply(topic=prognosis.topic, texts=[text])
+
+
+def suggestion_reply(
+    knowledge: Knowledge, config: PracticeConfig, ranking: Iterable[Tuple[str, float]]
+) -> Reply:
+    """Asks to rephrase and offers the closest topics (from the intent ranking) as buttons."""
+    buttons = []
+    for intent, _confidence in ranking:
+        answer = knowledge.answer_for_intent(intent)
+        if answer is None or not answer.label:
+            continue
+        buttons.append({"title": answer.label, "payload": f"/{answer.intent}"})
+        if len(buttons) == MAX_SUGGESTIONS:
+            break
+    texts = [fill(knowledge.answers["fallback"].text, knowledge, config)]
+    if buttons:
+        texts.append(knowledge.message("suggestions_intro"))
+        buttons.append({"title": knowledge.message("suggestion_other"), "payload": "/out_of_scope"})
+    return Reply(topic="fallback", texts=texts, buttons=buttons)
+
+
+def input_problem_reply(knowledge: Knowledge, problem: InputProblem) -> Reply:
+    """The reply to a message that cannot be read as a question."""
+    return Reply(topic="fallback", texts=[knowledge.message(f"input_{problem.value}")])

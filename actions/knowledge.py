@@ -1,0 +1,210 @@
+"""Loads and validates the answer texts, their sources and the software's short messages."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, FrozenSet, Mapping, Optional, Tuple
+
+from actions.datafile import Entry, read_yaml
+
+# Topic ids of ../shared/spec/topics.md, and the conversation topics every answer set covers.
+SPEC_TOPICS: Tuple[str, ...] = (
+    "what_is_lbp", "nonspecific_vs_specific", "prevalence", "causes_risk_factors", "symptoms",
+    "acute_vs_chronic", "prognosis", "chronic_risk", "movement_harmful", "bed_rest", "imaging",
+    "pain_medication", "physio_treatment", "physio_process", "treatment_goals", "exercises",
+    "aids", "prevention", "when_to_see_gp", "work", "sports", "spine_anatomy", "hernia",
+    "wear_arthrosis", "sitting_posture", "lifting", "stress_psychology", "pregnancy",
+    "practice_contact",
+)  # fmt: skip
+CONVERSATION_TOPICS: Tuple[str, ...] = (
+    "greet", "goodbye", "thanks", "bot_challenge", "human_handoff", "appointment",
+    "out_of_scope", "fallback",
+)  # fmt: skip
+KINDS = ("medical", "practice", "conversation")
+
+# Placeholders the software fills in; any other {name} in a text is an error.
+ANSWER_PLACEHOLDERS: FrozenSet[str] = frozenset({"practice_name", "contact_list"})
+MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
+    "contact_line": frozenset({"practice", "location", "phone"}),
+    "contact_line_address": frozenset({"practice", "location", "phone", "address"}),
+    "contact_none": frozenset(),
+    "location_found": frozenset({"practice", "location", "phone"}),
+    "location_address": frozenset({"address"}),
+    "opening_hours": frozenset({"practice", "hours"}),
+    "specialists_found": frozenset({"specialisation", "practice", "names"}),
+    "specialists_unknown": frozenset(),
+    "team_intro": frozenset({"practice"}),
+    "team_line": frozenset({"name", "specialisations"}),
+    "and": frozenset(),
+    "source_intro": frozenset(),
+    "source_line": frozenset({"title", "publisher"}),
+    "source_practice": frozenset(),
+    "source_none": frozenset(),
+    "followup_general": frozenset(),
+    "suggestions_intro": frozenset(),
+    "suggestion_other": frozenset(),
+    "input_empty": frozenset(),
+    "input_too_long": frozenset(),
+    "input_no_words": frozenset(),
+    "input_other_language": frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A leaflet that answers rest on."""
+
+    id: str
+    title: str
+    publisher: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one topic."""
+
+    topic: str
+    intent: str
+    kind: str
+    label: str
+    text: str
+    sources: Tuple[str, ...] = ()
+    how_long: str = ""
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the assistant says, indexed for the actions."""
+
+    answers: Mapping[str, Answer]
+    sources: Mapping[str, Source]
+    messages: Mapping[str, str]
+    disclaimer: str
+    by_intent: Mapping[str, Answer] = field(default_factory=dict)
+
+    def answer_for_intent(self, intent: Optional[str]) -> Optional[Answer]:
+        """Returns the answer triggered by an NLU intent, if any."""
+        return self.by_intent.get(intent or "")
+
+    def message(self, key: str, **values: str) -> str:
+        """Returns a short message with its placeholders filled in."""
+        return self.messages[key].format(**values)
+
+
+def placeholders(text: str) -> FrozenSet[str]:
+    """Returns the {names} used in a text; raises ValueError on unbalanced braces."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def _check_placeholders(entry: Entry, key: str, text: str, allowed: FrozenSet[str]) -> None:
+    try:
+        used = placeholders(text)
+    except ValueError as error:
+        raise entry.error(f"'{key}' has a broken {{placeholder}} ({error})") from error
+    unknown = sorted(used - allowed)
+    if unknown:
+        allowed_text = ", ".join(sorted(allowed)) or "none"
+        raise entry.error(
+            f"'{key}' uses unknown placeholder(s) {unknown}; allowed here: {allowed_text}"
+        )
+
+
+def load_sources(path: Path) -> Dict[str, Source]:
+    """Loads sources.yml."""
+    root = Entry(path, read_yaml(path), "file")
+    root.version()
+    sources: Dict[str, Source] = {}
+    for entry in root.entries("sources", lambda i: f"source #{i + 1}"):
+        source = Source(
+            id=entry.text("id"),
+            title=entry.text("title"),
+            publisher=entry.text("publisher"),
+            file=entry.text("file"),
+        )
+        if source.id in sources:
+            raise entry.error(f"source id '{source.id}' appears twice")
+        sources[source.id] = source
+    return sources
+
+
+def load_messages(path: Path) -> Dict[str, str]:
+    """Loads messages.yml: every known key present, no unknown keys, placeholders as expected."""
+    root = Entry(path, read_yaml(path), "file")
+    root.version()
+    messages = Entry(path, root.data.get("messages"), "messages", root.line)
+    result: Dict[str, str] = {}
+    for key, allowed in MESSAGE_PLACEHOLDERS.items():
+        text = messages.text(key)
+        _check_placeholders(messages, key, text, allowed)
+        result[key] = text
+    unknown = sorted(set(messages.data) - set(MESSAGE_PLACEHOLDERS) - {"__line__"})
+    if unknown:
+        raise messages.error(f"unknown message key(s) {unknown}")
+    return result
+
+
+def load_answers(
+    path: Path, sources: Mapping[str, Source]
+) -> Tuple[Dict[str, Answer], str]:
+    """Loads answers.yml: one valid answer for every spec and conversation topic."""
+    root = Entry(path, read_yaml(path), "file")
+    root.version()
+    disclaimer = root.text("disclaimer")
+    answers: Dict[str, Answer] = {}
+    intents: Dict[str, str] = {}
+    for entry in root.entries("answers", lambda i: f"answer #{i + 1}"):
+        topic = entry.text("topic")
+        entry.what = f"answer '{topic}'"
+        kind = entry.text("kind")
+        if kind not in KINDS:
+            raise entry.error(f"'kind' must be one of {', '.join(KINDS)}, not '{kind}'")
+        answer = Answer(
+            topic=topic,
+            intent=entry.text("intent"),
+            kind=kind,
+            label=entry.text("label", required=kind != "conversation", allow_empty=True),
+            text=entry.text("text"),
+            sources=tuple(entry.text_list("sources", required=kind == "medical")),
+            how_long=entry.text("how_long", required=False),
+        )
+        if topic not in SPEC_TOPICS and topic not in CONVERSATION_TOPICS:
+            raise entry.error("unknown topic id (see ../shared/spec/topics.md)")
+        if topic in answers:
+            raise entry.error("this topic has two answers")
+        if answer.intent in intents:
+            raise entry.error(f"intent '{answer.intent}' is used by '{intents[answer.intent]}' too")
+        if kind == "medical" and not answer.sources:
+            raise entry.error("a medical answer needs at least one source")
+        missing = [source for source in answer.sources if source not in sources]
+        if missing:
+            raise entry.error(f"unknown source id(s) {missing}; see sources.yml")
+        for key in ("text", "how_long"):
+            _check_placeholders(entry, key, getattr(answer, key), ANSWER_PLACEHOLDERS)
+        answers[topic] = answer
+        intents[answer.intent] = topic
+    missing_topics = [t for t in SPEC_TOPICS + CONVERSATION_TOPICS if t not in answers]
+    if missing_topics:
+        raise root.error(f"no answer for topic(s) {missing_topics}")
+    return answers, disclaimer
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Loads answers.yml, sources.yml and messages.yml from `directory`.
+
+    Raises:
+        DataFileError: naming the file, line and entry that is wrong.
+    """
+    sources = load_sources(directory / "sources.yml")
+    answers, disclaimer = load_answers(directory / "answers.yml", sources)
+    messages = load_messages(directory / "messages.yml")
+    return Knowledge(
+        answers=answers,
+        sources=sources,
+        messages=messages,
+        disclaimer=disclaimer,
+        by_intent={answer.intent: answer for answer in answers.values()},
+    )
+

@@ -1,0 +1,167 @@
+"""Dutch spaCy language for the NLU pipeline: `nl_core_news_sm` when installed, else rule-based Dutch."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+PREFERRED_MODEL = "nl_core_news_sm"
+RULE_BASED_NAME = "spacy-nl-rule-based"
+RULE_BASED_DESCRIPTION = (
+    "spaCy rule-based Dutch (tokenizer, stop words, lookup lemmatizer from spacy-lookups-data)"
+)
+BACKEND_FILE = "spacy_backend.json"
+
+
+def load_dutch_language(model_name: Text = PREFERRED_MODEL) -> SpacyModel:
+    """Loads the trained Dutch spaCy model, or builds rule-based Dutch when it is not installed.
+
+    Args:
+        model_name: name of the installed spaCy package to try first.
+
+    Returns:
+        The language wrapped for Rasa; its `model_name` says which backend is in use
+        (and so enters Rasa's training fingerprint: switching backend retrains).
+    """
+    import spacy
+
+    try:
+        model = SpacyNLP.load_model(model_name)
+        version = model.model.meta.get("version", "?")
+        model.model_name = f"{model_name}=={version}"
+        return model
+    except Exception as error:  # noqa: BLE001 - any load failure means: use the fallback
+        logger.debug("spaCy model %s not usable: %s", model_name, error)
+
+    nlp = spacy.blank("nl")
+    # Dutch's default lemmatizer mode ("rule") needs POS tags, which a blank pipeline lacks;
+    # the lookup table from spacy-lookups-data needs none.
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return SpacyModel(model=nlp, model_name=f"{RULE_BASED_NAME}=={spacy.about.__version__}")
+
+
+def describe(model: SpacyModel) -> Text:
+    """Returns a human-readable description of the backend behind `model`."""
+    if model.model_name.startswith(RULE_BASED_NAME):
+        return f"{RULE_BASED_DESCRIPTION}, spaCy {model.model_name.split('==')[1]}"
+    return f"trained spaCy model {model.model_name}"
+
+
+@DefaultV1Recipe.register(
+    [
+        DefaultV1Recipe.ComponentType.MODEL_LOADER,
+        DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+    ],
+    is_trainable=False,
+    model_from="DutchSpacyNLP",
+)
+class DutchSpacyNLP(SpacyNLP):
+    """Provides the Dutch spaCy language: the trained model if installed, else rule-based Dutch."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Returns the default config: try `nl_core_news_sm` first; lower-case the text."""
+        return {"model": PREFERRED_MODEL, "case_sensitive": False}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DutchSpacyNLP:
+        """Loads the language once and logs which backend is in use."""
+        config = {**cls.get_default_config(), **config}
+        model = load_dutch_language(config["model"])
+        logger.info("Dutch language for NLU: %s", describe(model))
+        return cls(model, config)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER,
+    is_trainable=True,
+    model_from="DutchSpacyNLP",
+)
+class DutchLanguageCheck(GraphComponent):
+    """Records in the trained model which Dutch backend trained it; checks it when loaded."""
+
+    def __init__(
+        self,
+        model_storage: ModelStorage,
+        resource: Resource,
+        trained_with: Text | None = None,
+    ) -> None:
+        """Keeps where to persist and which backend trained the model (when loaded)."""
+        self._model_storage = model_storage
+        self._resource = resource
+        self.trained_with = trained_with
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DutchLanguageCheck:
+        """Creates an untrained check."""
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> DutchLanguageCheck:
+        """Reads which backend trained the model."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                info = json.loads((directory / BACKEND_FILE).read_text(encoding="utf-8"))
+        except (ValueError, OSError) as error:
+            raise InvalidConfigException(
+                f"The trained model does not say which Dutch spaCy backend trained it ({error}). "
+                "Retrain it with `make train`."
+            ) from error
+        logger.info("Model was trained with Dutch language: %s", info["description"])
+        return cls(model_storage, resource, info["model_name"])
+
+    def train(self, training_data: TrainingData, model: SpacyModel) -> Resource:
+        """Writes the backend of this training run into the model."""
+        info = {"model_name": model.model_name, "description": describe(model)}
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / BACKEND_FILE).write_text(json.dumps(info), encoding="utf-8")
+        logger.info("Training with Dutch language: %s", info["description"])
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:
+        """Leaves the training data as it is."""
+        return training_data
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        """Warns once when this machine's backend differs from the one that trained the model."""
+        if self.trained_with is not None and model.model_name != self.trained_with:
+            logger.warning(
+                "The model was trained with Dutch language '%s' but this machine provides '%s'; "
+                "answers may be less accurate. Retrain it with `make train`.",
+                self.trained_with,
+                model.model_name,
+            )
+            self.trained_with = None
+        return messages

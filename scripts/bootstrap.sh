@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Creates the project virtualenv (.venv) with Python 3.10 and installs the pinned requirements.
+# Idempotent: does nothing when .venv is up to date with requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+STAMP="$VENV/.installed"
+
+find_python() {
+    # Rasa Open Source 3.6 needs Python 3.8-3.10; we standardise on 3.10.
+    local candidate
+    for candidate in "${PYTHON:-}" python3.10 "$(pyenv prefix 3.10 2>/dev/null)/bin/python"; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 10) else 1)' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! PY=$(find_python); then
+        cat >&2 <<'EOF'
+ERROR: Python 3.10 was not found.
+Rasa Open Source 3.6 runs on Python 3.8-3.10 only. Install Python 3.10 and run this again:
+  - Debian/Ubuntu: sudo apt-get install python3.10 python3.10-venv
+  - macOS (Homebrew): brew install python@3.10
+  - pyenv: pyenv install 3.10
+Or point to an interpreter: make run PYTHON=/path/to/python3.10
+EOF
+        exit 1
+    fi
+    echo "==> Creating virtualenv $VENV with $PY"
+    "$PY" -m venv "$VENV"
+fi
+
+if [ ! -f "$STAMP" ] || [ requirements.txt -nt "$STAMP" ]; then
+    echo "==> Installing pinned requirements (first time: a few minutes)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    touch "$STAMP"
+fi
+
+# The Dutch spaCy model is published only as a release file of spaCy's model repository.
+# Try it once (quickly) where that is reachable; otherwise the pipeline uses spaCy's
+# rule-based Dutch (see components/dutch_spacy.py). A failed attempt is remembered.
+MODEL_STAMP="$VENV/.spacy-model-tried"
+if [ ! -f "$MODEL_STAMP" ] && [ "${BACKBOT_SKIP_SPACY_DOWNLOAD:-0}" != "1" ]; then
+    if ! "$VENV/bin/python" -c 'import nl_core_news_sm' 2>/dev/null; then
+        echo "==> Trying to install the Dutch spaCy model nl_core_news_sm 3.4"
+        if PIP_RETRIES=0 PIP_TIMEOUT=15 timeout 120 "$VENV/bin/python" -m spacy download \
+            nl_core_news_sm-3.4.0 --direct >/dev/null 2>&1; then
+            echo "    installed nl_core_news_sm"
+        else
+            echo "    not reachable: using spaCy's rule-based Dutch (tokenizer, stop words, lookup lemmas)"
+        fi
+    fi
+    touch "$MODEL_STAMP"
+fi

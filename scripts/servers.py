@@ -1,0 +1,212 @@
+"""Starts and stops the action server and the Rasa server; used by `make run`, tests and benchmarks.
+
+Usage:
+    python scripts/servers.py run     # both servers in the foreground until Ctrl-C
+    python scripts/servers.py shell   # the action server, then a chat in this terminal
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "backbot.tar.gz"
+RUN_DIR = ROOT / "run"
+START_TIMEOUT_S = 180
+
+
+def _credentials() -> Path:
+    """credentials.local.yml (git-ignored, with channel tokens) wins over the committed file."""
+    local = ROOT / "credentials.local.yml"
+    return local if local.exists() else ROOT / "credentials.yml"
+
+
+@dataclass
+class Servers:
+    """The two processes of the assistant, on given ports, with their own conversation database."""
+
+    rasa_port: int = int(os.environ.get("BACKBOT_RASA_PORT", "5005"))
+    actions_port: int = int(os.environ.get("BACKBOT_ACTIONS_PORT", "5055"))
+    tracker_db: Path = Path(os.environ.get("BACKBOT_TRACKER_DB", RUN_DIR / "conversations.db"))
+    log_dir: Path = RUN_DIR
+    token: str = os.environ.get("RASA_TOKEN", "")
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    started_in_s: Optional[float] = None
+
+    @property
+    def rasa_url(self) -> str:
+        """Base URL of the Rasa server."""
+        return f"http://localhost:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        """Base URL of the action server."""
+        return f"http://localhost:{self.actions_port}"
+
+    def _env(self) -> Dict[str, str]:
+        env = dict(os.environ)
+        env["BACKBOT_ACTION_URL"] = f"{self.actions_url}/webhook"
+        env["BACKBOT_TRACKER_DB"] = str(self.tracker_db)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("PYTHONWARNINGS", "ignore")
+        return env
+
+    def _spawn(self, name: str, args: List[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.processes[name] = subprocess.Popen(
+            args, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start_actions(self) -> None:
+        """Starts the rasa-sdk action server."""
+        self._spawn(
+            "actions",
+            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+        )
+
+    def start_rasa(self) -> None:
+        """Starts the Rasa server with the REST and socket.io channels and the HTTP API."""
+        if not MODEL.exists():
+            raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
+        self.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
+            "--endpoints", "endpoints.yml", "--credentials", str(_credentials()),
+            "--enable-api", "--cors", "*",
+        ]  # fmt: skip
+        if self.token:
+            args += ["--auth-token", self.token]
+        self._spawn("rasa", args)
+
+    def wait_ready(self, names: List[str], timeout_s: float = START_TIMEOUT_S) -> None:
+        """Waits until the named servers answer; raises with the log tail when one dies or hangs."""
+        urls = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/"}
+        deadline = time.monotonic() + timeout_s
+        pending = list(names)
+        while pending:
+            for name in list(pending):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"The {name} server stopped:\n{self.log_tail(name)}")
+                try:
+                    with urllib.request.urlopen(urls[name], timeout=2) as response:
+                        if response.status == 200:
+                            pending.remove(name)
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{pending} not ready after {timeout_s:.0f} s:\n{self.log_tail(pending[0])}")
+            if pending:
+                time.sleep(0.2)
+
+    def start(self) -> "Servers":
+        """Starts both servers and waits until both answer."""
+        began = time.monotonic()
+        self.start_actions()
+        self.start_rasa()
+        try:
+            self.wait_ready(["actions", "rasa"])
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in_s = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        """Stops every process this object started."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.clear()
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        """Returns the last lines of a server's log."""
+        path = self.log_dir / f"{name}.log"
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def language_backend(self) -> str:
+        """Returns the Dutch spaCy backend the Rasa server reported at start-up."""
+        path = self.log_dir / "rasa.log"
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        found = re.findall(r"Dutch language for NLU: (.*)", text)
+        return found[-1].strip() if found else "unknown (see run/rasa.log)"
+
+    def __enter__(self) -> "Servers":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run() -> int:
+    """Runs both servers until Ctrl-C and prints where to chat."""
+    servers = Servers()
+    print("==> Starting the action server and the Rasa server (logs in run/) ...", flush=True)
+    with servers:
+        print(
+            f"""
+The back-pain assistant is running (started in {servers.started_in_s:.1f} s).
+  Dutch language for NLU: {servers.language_backend()}
+  Chat over REST:   curl -s -X POST {servers.rasa_url}/webhooks/rest/webhook \\
+                      -H 'Content-Type: application/json' -d '{{"sender": "test", "message": "Is bewegen schadelijk?"}}'
+  Website widget:   socket.io at {servers.rasa_url}/socket.io
+  HTTP API:         {servers.rasa_url}/conversations/<id>/tracker{'  (token required)' if servers.token else ''}
+  Chat in a terminal instead: make shell
+Press Ctrl-C to stop.""",
+            flush=True,
+        )
+        try:
+            while all(p.poll() is None for p in servers.processes.values()):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping ...")
+            return 0
+        for name, process in servers.processes.items():
+            if process.poll() is not None:
+                print(f"The {name} server stopped unexpectedly:\n{servers.log_tail(name)}", file=sys.stderr)
+        return 1
+
+
+def shell() -> int:
+    """Starts the action server and a terminal chat with the assistant."""
+    servers = Servers()
+    servers.start_actions()
+    try:
+        servers.wait_ready(["actions"])
+        args = [
+            str(VENV_BIN / "rasa"), "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+            "--port", str(servers.rasa_port + 1),
+        ]  # fmt: skip
+        return subprocess.call(args, cwd=ROOT, env=servers._env())
+    finally:
+        servers.stop()
+
+
+def main() -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "shell"])
+    args = parser.parse_args()
+    return run() if args.command == "run" else shell()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Shared fixtures: the shipped data files, copies to break, trackers built inline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_DIR = ROOT / "data" / "knowledge"
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of data/knowledge, for tests that break one file."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, target)
+    return target
+
+
+def make_tracker(
+    text: str,
+    intent: Optional[str],
+    *,
+    slots: Optional[Dict[str, Any]] = None,
+    ranking: Optional[List[Dict[str, Any]]] = None,
+    sender: str = "test-user",
+) -> Tracker:
+    """Builds a tracker whose latest user message is `text` with NLU result `intent`."""
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9} if intent else {},
+        "intent_ranking": ranking or ([{"name": intent, "confidence": 0.9}] if intent else []),
+        "entities": [],
+    }
+    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": latest}]
+    return Tracker(
+        sender_id=sender,
+        slots={"topic": None, **(slots or {})},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
