@@ -13,6 +13,7 @@ TRAIN_INPUTS := config.yml domain.yml $(shell find $(TRAIN_DATA) components -typ
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install check validate train run shell test test-unit test-stories evaluate bench lint clean lock
 
