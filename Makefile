@@ -59,6 +59,7 @@ bench: train ## Latency, throughput, start time, memory and training time
 
 lint: $(INSTALLED) ## Ruff on the Python code
 	$(VENV)/bin/ruff check actions components channels scripts tests
+	$(VENV)/bin/ruff format --check actions components channels scripts tests
 
 clean: ## Remove the virtualenv, trained models and run output
 	rm -rf $(VENV) models/*.tar.gz results run .pytest_cache .ruff_cache

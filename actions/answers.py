@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -40,9 +40,7 @@ class ReplyAction(Action, ABC):
     def reply(self, tracker: Tracker) -> Reply:
         """Builds the reply for this tracker."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         """Checks the input, sends the reply and sets the `topic` slot."""
         text = latest_text(tracker)
         problem = None if text.startswith("/") else classify_input(text)
@@ -56,7 +54,7 @@ class ReplyAction(Action, ABC):
 class ActionAnswerTopic(ReplyAction):
     """Answers the topic behind the recognised intent (back-pain topics and conversation)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name in the domain."""
         return "action_answer_topic"
 
@@ -72,7 +70,7 @@ class ActionAnswerTopic(ReplyAction):
 class ActionShowSource(ReplyAction):
     """Answers "Waar staat dat?" with the leaflets behind the previous answer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name in the domain."""
         return "action_show_source"
 
@@ -84,7 +82,7 @@ class ActionShowSource(ReplyAction):
 class ActionAnswerFollowup(ReplyAction):
     """Answers "en hoe lang duurt dat dan?" in the context of the previous answer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name in the domain."""
         return "action_answer_followup"
 
@@ -96,7 +94,7 @@ class ActionAnswerFollowup(ReplyAction):
 class ActionAskRephrase(ReplyAction):
     """Low NLU confidence: asks to rephrase and offers the closest topics as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name in the domain."""
         return "action_ask_rephrase"
 

@@ -59,7 +59,9 @@ def practice_reply(knowledge: Knowledge, config: PracticeConfig, user_text: str)
             knowledge.message("specialists_found", specialisation=specialisation, practice=practice.name, names=names)
         )
     for practice, location in find_locations(config, user_text):
-        parts = [knowledge.message("location_found", practice=practice.name, location=location.name, phone=location.phone)]
+        parts = [
+            knowledge.message("location_found", practice=practice.name, location=location.name, phone=location.phone)
+        ]
         if location.address:
             parts.append(knowledge.message("location_address", address=location.address))
         texts.append(" ".join(parts))
@@ -70,7 +72,9 @@ def practice_reply(knowledge: Knowledge, config: PracticeConfig, user_text: str)
     if practice and practice.team and not practice.locations:
         lines = [knowledge.message("team_intro", practice=practice.name)]
         lines += [
-            knowledge.message("team_line", name=m.name, specialisations=join_names(list(m.specialisations), knowledge.message("and")))
+            knowledge.message(
+                "team_line", name=m.name, specialisations=join_names(list(m.specialisations), knowledge.message("and"))
+            )
             for m in practice.team
         ]
         return ["\n".join(lines)]
@@ -121,9 +125,7 @@ def followup_duration_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply
     return Reply(topic=prognosis.topic, texts=[text])
 
 
-def suggestion_reply(
-    knowledge: Knowledge, config: PracticeConfig, ranking: Iterable[Tuple[str, float]]
-) -> Reply:
+def suggestion_reply(knowledge: Knowledge, config: PracticeConfig, ranking: Iterable[Tuple[str, float]]) -> Reply:
     """Asks to rephrase and offers the closest topics (from the intent ranking) as buttons."""
     buttons = []
     for intent, _confidence in ranking:

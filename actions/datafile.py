@@ -104,9 +104,7 @@ class Entry:
             if required:
                 raise self.error(f"'{key}' is missing")
             return []
-        if not isinstance(value, list) or not all(
-            isinstance(item, (str, int)) and str(item).strip() for item in value
-        ):
+        if not isinstance(value, list) or not all(isinstance(item, (str, int)) and str(item).strip() for item in value):
             raise self.error(f"'{key}' must be a list of non-empty texts")
         return [str(item).strip() for item in value]
 

@@ -107,9 +107,7 @@ def _check_placeholders(entry: Entry, key: str, text: str, allowed: FrozenSet[st
     unknown = sorted(used - allowed)
     if unknown:
         allowed_text = ", ".join(sorted(allowed)) or "none"
-        raise entry.error(
-            f"'{key}' uses unknown placeholder(s) {unknown}; allowed here: {allowed_text}"
-        )
+        raise entry.error(f"'{key}' uses unknown placeholder(s) {unknown}; allowed here: {allowed_text}")
 
 
 def load_sources(path: Path) -> Dict[str, Source]:
@@ -146,9 +144,7 @@ def load_messages(path: Path) -> Dict[str, str]:
     return result
 
 
-def load_answers(
-    path: Path, sources: Mapping[str, Source]
-) -> Tuple[Dict[str, Answer], str]:
+def load_answers(path: Path, sources: Mapping[str, Source]) -> Tuple[Dict[str, Answer], str]:
     """Loads answers.yml: one valid answer for every spec and conversation topic."""
     root = Entry(path, read_yaml(path), "file")
     root.version()
@@ -207,4 +203,3 @@ def load_knowledge(directory: Path) -> Knowledge:
         disclaimer=disclaimer,
         by_intent={answer.intent: answer for answer in answers.values()},
     )
-

@@ -125,7 +125,9 @@ def load_practice(path: Path) -> PracticeConfig:
 
     known = {fold(s) for p in practices for m in p.team for s in m.specialisations}
     aliases: Dict[str, Tuple[str, ...]] = {}
-    alias_entry = Entry(path, root.mapping("specialisation_aliases", required=False), "specialisation_aliases", root.line)
+    alias_entry = Entry(
+        path, root.mapping("specialisation_aliases", required=False), "specialisation_aliases", root.line
+    )
     for specialisation in alias_entry.data:
         if fold(specialisation) not in known:
             raise alias_entry.error(f"'{specialisation}' is not a specialisation of any team member")
@@ -161,9 +163,7 @@ def find_locations(config: PracticeConfig, text: str) -> List[Tuple[Practice, Lo
     ]
 
 
-def find_specialists(
-    config: PracticeConfig, text: str
-) -> List[Tuple[str, Practice, List[TeamMember]]]:
+def find_specialists(config: PracticeConfig, text: str) -> List[Tuple[str, Practice, List[TeamMember]]]:
     """Returns (specialisation, practice, members) for each specialisation asked about in `text`.
 
     A specialisation is asked about when its name or one of its aliases occurs in `text`.
@@ -180,9 +180,7 @@ def find_specialists(
     found = []
     for specialisation in asked:
         for practice in config.practices:
-            members = [
-                m for m in practice.team if fold(specialisation) in {fold(s) for s in m.specialisations}
-            ]
+            members = [m for m in practice.team if fold(specialisation) in {fold(s) for s in m.specialisations}]
             if members:
                 found.append((specialisation, practice, members))
     return found

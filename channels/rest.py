@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa.core.channels.rest import RestInput
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
@@ -14,7 +14,7 @@ MAX_SENDER_CHARS = 128
 MAX_MESSAGE_CHARS = 50_000
 
 
-def _body(request: Request) -> Dict[Text, Any]:
+def _body(request: Request) -> Dict[str, Any]:
     body = request.json  # raises InvalidUsage (400) for malformed JSON
     if not isinstance(body, dict):
         raise InvalidUsage('The body must be a JSON object: {"sender": "...", "message": "..."}')
@@ -25,11 +25,11 @@ class CheckedRestInput(RestInput):
     """REST channel at /webhooks/rest/webhook that validates `sender`, `message` and `metadata`."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """Keeps Rasa's URL: /webhooks/rest/webhook."""
         return "rest"
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> Optional[str]:
         sender = _body(req).get("sender")
         if not isinstance(sender, str) or not sender.strip():
             raise InvalidUsage("'sender' must be a non-empty text (the conversation id)")
@@ -37,7 +37,7 @@ class CheckedRestInput(RestInput):
             raise InvalidUsage(f"'sender' must be at most {MAX_SENDER_CHARS} characters")
         return sender
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> Optional[str]:
         message = _body(req).get("message")
         if not isinstance(message, str):
             raise InvalidUsage("'message' must be text")
@@ -45,7 +45,8 @@ class CheckedRestInput(RestInput):
             raise PayloadTooLarge(f"'message' must be at most {MAX_MESSAGE_CHARS} characters")
         return message
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
+        """Returns the optional `metadata` object of the request."""
         metadata = _body(request).get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidUsage("'metadata' must be a JSON object")

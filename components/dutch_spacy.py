@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,13 +19,11 @@ logger = logging.getLogger(__name__)
 
 PREFERRED_MODEL = "nl_core_news_sm"
 RULE_BASED_NAME = "spacy-nl-rule-based"
-RULE_BASED_DESCRIPTION = (
-    "spaCy rule-based Dutch (tokenizer, stop words, lookup lemmatizer from spacy-lookups-data)"
-)
+RULE_BASED_DESCRIPTION = "spaCy rule-based Dutch (tokenizer, stop words, lookup lemmatizer from spacy-lookups-data)"
 BACKEND_FILE = "spacy_backend.json"
 
 
-def load_dutch_language(model_name: Text = PREFERRED_MODEL) -> SpacyModel:
+def load_dutch_language(model_name: str = PREFERRED_MODEL) -> SpacyModel:
     """Loads the trained Dutch spaCy model, or builds rule-based Dutch when it is not installed.
 
     Args:
@@ -53,7 +51,7 @@ def load_dutch_language(model_name: Text = PREFERRED_MODEL) -> SpacyModel:
     return SpacyModel(model=nlp, model_name=f"{RULE_BASED_NAME}=={spacy.about.__version__}")
 
 
-def describe(model: SpacyModel) -> Text:
+def describe(model: SpacyModel) -> str:
     """Returns a human-readable description of the backend behind `model`."""
     if model.model_name.startswith(RULE_BASED_NAME):
         return f"{RULE_BASED_DESCRIPTION}, spaCy {model.model_name.split('==')[1]}"
@@ -72,14 +70,14 @@ class DutchSpacyNLP(SpacyNLP):
     """Provides the Dutch spaCy language: the trained model if installed, else rule-based Dutch."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Returns the default config: try `nl_core_news_sm` first; lower-case the text."""
         return {"model": PREFERRED_MODEL, "case_sensitive": False}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -103,7 +101,7 @@ class DutchLanguageCheck(GraphComponent):
         self,
         model_storage: ModelStorage,
         resource: Resource,
-        trained_with: Text | None = None,
+        trained_with: str | None = None,
     ) -> None:
         """Keeps where to persist and which backend trained the model (when loaded)."""
         self._model_storage = model_storage
@@ -113,7 +111,7 @@ class DutchLanguageCheck(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -124,7 +122,7 @@ class DutchLanguageCheck(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,

@@ -111,7 +111,7 @@ class Servers:
             if pending:
                 time.sleep(0.2)
 
-    def start(self) -> "Servers":
+    def start(self) -> Servers:
         """Starts both servers and waits until both answer."""
         began = time.monotonic()
         self.start_actions()
@@ -149,7 +149,7 @@ class Servers:
         found = re.findall(r"Dutch language for NLU: (.*)", text)
         return found[-1].strip() if found else "unknown (see run/rasa.log)"
 
-    def __enter__(self) -> "Servers":
+    def __enter__(self) -> Servers:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

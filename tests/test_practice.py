@@ -72,8 +72,12 @@ def test_find_practice(practice):
         ('phone: "0413-263002"', 'phone: "bel ons"', "is not a phone number: 'bel ons'", "name: Uden"),
         ("  Echografie: [echo", "  Echoscopie: [echo", "'Echoscopie' is not a specialisation", None),
         ('  emergency_number: "112"', '  emergency_number: ""', "'emergency_number' is empty", None),
-        ("  - name: Guido Heerink\n        specialisations: [Fysiotherapie]",
-         "  - name: Guido Heerink\n        specialisations: Fysiotherapie", "must be a list", "Guido Heerink"),
+        (
+            "  - name: Guido Heerink\n        specialisations: [Fysiotherapie]",
+            "  - name: Guido Heerink\n        specialisations: Fysiotherapie",
+            "must be a list",
+            "Guido Heerink",
+        ),
     ],
 )
 def test_a_wrong_practice_entry_is_named(knowledge_copy, old, new, message, needle):

@@ -1,0 +1,168 @@
+"""The running assistant over HTTP: channels, API, held-out NLU and bad input (starts both servers)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from servers import Servers  # noqa: E402
+
+pytestmark = pytest.mark.server
+
+# Other ports than `make run`, so the tests also pass next to a running assistant.
+RASA_PORT, ACTIONS_PORT = 5105, 5155
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    run_dir: Path = tmp_path_factory.mktemp("run")
+    servers = Servers(
+        rasa_port=RASA_PORT,
+        actions_port=ACTIONS_PORT,
+        tracker_db=run_dir / "conversations.db",
+        log_dir=run_dir,
+        token="",
+    )
+    with servers:
+        yield servers
+
+
+def post(url: str, body: bytes, content_type: str = "application/json") -> Tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", errors="replace")
+
+
+def say(server: Servers, sender: str, message: Any) -> Tuple[int, Any]:
+    body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
+    return post(f"{server.rasa_url}/webhooks/rest/webhook", body)
+
+
+def tracker(server: Servers, sender: str) -> Dict[str, Any]:
+    with urllib.request.urlopen(f"{server.rasa_url}/conversations/{sender}/tracker", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def user_texts(state: Dict[str, Any]) -> List[str]:
+    return [event.get("text") for event in state["events"] if event["event"] == "user"]
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def test_greeting_over_rest_and_topic_in_the_tracker(server):
+    sender = new_sender()
+    status, replies = say(server, sender, "Goedemorgen!")
+    assert status == 200
+    assert "rugklachten" in replies[0]["text"]
+    assert tracker(server, sender)["slots"]["topic"] == "greet"
+
+
+def test_a_question_is_answered_with_its_topic(server):
+    sender = new_sender()
+    status, replies = say(server, sender, "moet ik een foto laten maken van mijn rug?")
+    assert status == 200
+    text = "\n".join(r.get("text", "") for r in replies)
+    assert "geen diagnose" in text
+    assert tracker(server, sender)["slots"]["topic"] == "imaging"
+
+
+def test_followup_uses_the_previous_answer(server):
+    sender = new_sender()
+    say(server, sender, "moet ik in bed blijven met spit?")
+    status, replies = say(server, sender, "en hoe lang duurt dat dan?")
+    assert status == 200
+    assert "2 dagen" in replies[0]["text"]
+    status, replies = say(server, sender, "waar staat dat?")
+    assert "folder" in replies[0]["text"]
+
+
+def test_socketio_endpoint_is_open(server):
+    with urllib.request.urlopen(f"{server.rasa_url}/socket.io/?EIO=4&transport=polling", timeout=10) as response:
+        assert response.status == 200
+        assert b"sid" in response.read()
+
+
+def load_heldout() -> List[Tuple[str, str]]:
+    data = yaml.safe_load((ROOT / "tests" / "nlu" / "heldout.yml").read_text(encoding="utf-8"))
+    pairs = []
+    for block in data["nlu"]:
+        for line in block["examples"].splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                pairs.append((block["intent"], line[2:].strip()))
+    return pairs
+
+
+def test_heldout_messages_are_understood(server):
+    """Overall accuracy on examples never seen in training, and no intent left mostly unrecognised."""
+    correct, total = Counter(), Counter()
+    for intent, text in load_heldout():
+        status, parsed = post(f"{server.rasa_url}/model/parse", json.dumps({"text": text}).encode("utf-8"))
+        assert status == 200
+        total[intent] += 1
+        correct[intent] += parsed["intent"]["name"] == intent
+    accuracy = sum(correct.values()) / sum(total.values())
+    assert accuracy >= 0.88, f"held-out intent accuracy {accuracy:.3f}"
+    weak = {intent: f"{correct[intent]}/{total[intent]}" for intent in total if correct[intent] / total[intent] < 0.6}
+    assert not weak, f"intents mostly not recognised: {weak}"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("", "geen tekst"),
+        ("   \n  ", "geen tekst"),
+        ("rugpijn " * 2500, "erg lang"),
+        ("😀😀🙈", "geen woorden"),
+        ("<script>alert('hallo')</script>", "geen woorden"),
+        ("What should I do about my lower back pain?", "alleen Nederlands"),
+    ],
+)
+def test_bad_input_gets_a_clear_dutch_reply_and_keeps_the_history(server, message, expected):
+    sender = new_sender()
+    status, _ = say(server, sender, "hallo")
+    assert status == 200
+    status, replies = say(server, sender, message)
+    assert status == 200
+    assert expected in replies[0]["text"]
+    status, replies = say(server, sender, "is bewegen schadelijk?")
+    assert status == 200 and replies, "the server still answers after bad input"
+    texts = user_texts(tracker(server, sender))
+    assert texts[0] == "hallo" and texts[-1] == "is bewegen schadelijk?" and len(texts) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"sender": "x", "message": "hallo"', 400),
+        (b"niet eens json", 400),
+        (b'["sender", "message"]', 400),
+        (b'{"message": "hallo"}', 400),
+        (b'{"sender": "", "message": "hallo"}', 400),
+        (b'{"sender": "x", "message": 42}', 400),
+        (b'{"sender": "x"}', 400),
+        (b'{"sender": "x", "message": "hallo", "metadata": "geen object"}', 400),
+        (json.dumps({"sender": "x", "message": "a" * 60_000}).encode(), 413),
+    ],
+)
+def test_malformed_requests_get_a_4xx_and_the_server_stays_up(server, body, status):
+    got, _ = post(f"{server.rasa_url}/webhooks/rest/webhook", body)
+    assert got == status
+    assert say(server, new_sender(), "hoi")[0] == 200
