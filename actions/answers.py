@@ -16,11 +16,19 @@ from actions.compose import (
     input_problem_reply,
     source_reply,
     suggestion_reply,
+    with_reassurance,
 )
-from actions.config import get_knowledge, get_practice
+from actions.config import get_detector, get_handoff_service, get_knowledge, get_practice
+from actions.handoff import new_handoff
+from actions.redflags import RED_TIERS, Assessment
+from actions.safety import escalation_reply, highest_tier, yes_no_buttons
 from actions.text import classify_input
 
 TOPIC_SLOT = "topic"
+RED_FLAG_TIER_SLOT = "red_flag_tier"
+RED_FLAGS_SLOT = "red_flags_reported"
+OFFER_SLOT = "safety_check_offered"
+OWN_PAIN_FLAG = "own_back_pain"
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -33,26 +41,84 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def strip_payload(text: str) -> str:
+    """Returns the words after a button payload ("/ask_imaging ik kan niet plassen" -> the words)."""
+    return text.split(maxsplit=1)[1] if text.startswith("/") and " " in text else ("" if text.startswith("/") else text)
+
+
+def previous_flags(tracker: Tracker) -> List[str]:
+    """Red flags reported earlier in this conversation."""
+    return list(tracker.get_slot(RED_FLAGS_SLOT) or [])
+
+
+def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Assessment) -> List[EventType]:
+    """Sends the escalation for a red-flag or crisis report, hands off to the front desk, records the tier."""
+    knowledge, practice, detector = get_knowledge(), get_practice(), get_detector()
+    reply = escalation_reply(knowledge, practice, detector.rules, assessment)
+    reported = [f.flag for f in assessment.reported(RED_TIERS + ("crisis",))]
+    for text in reply.texts:
+        dispatcher.utter_message(text=text)
+    get_handoff_service().hand_off(
+        new_handoff(tracker.sender_id, "red_flag", assessment.tier or "crisis", latest_text(tracker))
+    )
+    dispatcher.utter_message(text=knowledge.message("handoff_red_flag"))
+    tier = highest_tier([assessment.tier, tracker.get_slot(RED_FLAG_TIER_SLOT)])
+    return [
+        SlotSet(TOPIC_SLOT, reply.topic),
+        SlotSet(RED_FLAG_TIER_SLOT, tier),
+        SlotSet(RED_FLAGS_SLOT, sorted(set(previous_flags(tracker)) | set(reported))),
+        SlotSet(OFFER_SLOT, False),
+    ]
+
+
 class ReplyAction(Action, ABC):
-    """Sends a `Reply` and records its topic; unusable input gets a clear Dutch reply instead."""
+    """Sends a `Reply` and records its topic, after the safety checks.
+
+    Before anything else it reads the message for red flags, so no rule, intent or button
+    payload can skip the escalation; unusable input gets a clear Dutch reply; worries get a
+    word of reassurance first.
+    """
 
     @abstractmethod
     def reply(self, tracker: Tracker) -> Reply:
         """Builds the reply for this tracker."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        """Checks the input, sends the reply and sets the `topic` slot."""
+        """Checks for red flags and unusable input, sends the reply and sets the slots."""
         text = latest_text(tracker)
+        assessment = get_detector().assess(strip_payload(text), previous_flags(tracker))
+        if assessment.tier or assessment.crisis:
+            return escalate(dispatcher, tracker, assessment)
+        knowledge = get_knowledge()
         problem = None if text.startswith("/") else classify_input(text)
-        reply = input_problem_reply(get_knowledge(), problem) if problem else self.reply(tracker)
+        reply = input_problem_reply(knowledge, problem) if problem else self.reply(tracker)
+        if assessment.yellow and not problem:
+            reply = with_reassurance(knowledge, get_practice(), reply, assessment, text)
+        offer = (
+            self.offers_safety_check
+            and reply.medical
+            and bool(
+                assessment.reported(("context",))
+                and any(f.flag == OWN_PAIN_FLAG for f in assessment.reported(("context",)))
+            )
+        )
         for index, message in enumerate(reply.texts):
-            last = index == len(reply.texts) - 1
+            last = index == len(reply.texts) - 1 and not offer
             dispatcher.utter_message(text=message, buttons=reply.buttons if last else [])
-        return [SlotSet(TOPIC_SLOT, reply.topic)]
+        if offer:
+            dispatcher.utter_message(text=knowledge.message("check_offer"), buttons=yes_no_buttons(knowledge)[:2])
+        if reply.handoff:
+            get_handoff_service().hand_off(new_handoff(tracker.sender_id, reply.handoff, None, text))
+            dispatcher.utter_message(text=knowledge.message("handoff_human"))
+        return [SlotSet(TOPIC_SLOT, reply.topic), SlotSet(OFFER_SLOT, offer)]
+
+    offers_safety_check = False
 
 
 class ActionAnswerTopic(ReplyAction):
     """Answers the topic behind the recognised intent (back-pain topics and conversation)."""
+
+    offers_safety_check = True
 
     def name(self) -> str:
         """Action name in the domain."""

@@ -7,6 +7,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from actions.knowledge import Answer, Knowledge
 from actions.practice import Location, Practice, PracticeConfig, find_locations, find_practice, find_specialists
+from actions.redflags import Assessment
 from actions.text import InputProblem
 
 MAX_SUGGESTIONS = 3
@@ -19,6 +20,9 @@ class Reply:
     topic: str
     texts: List[str]
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    medical: bool = False
+    # "human" when the front desk must be told (the patient asked for a person).
+    handoff: Optional[str] = None
 
 
 def join_names(names: Sequence[str], and_word: str) -> str:
@@ -90,11 +94,47 @@ def answer_reply(knowledge: Knowledge, config: PracticeConfig, answer: Answer, u
     if answer.topic == "practice_contact":
         texts = practice_reply(knowledge, config, user_text)
     else:
-        text = fill(answer.text, knowledge, config, user_text)
-        if answer.kind == "medical":
-            text = f"{text}\n\n{knowledge.disclaimer}"
-        texts = [text]
-    return Reply(topic=answer.topic, texts=texts)
+        texts = [
+            medical_text(knowledge, answer)
+            if answer.kind == "medical"
+            else fill(answer.text, knowledge, config, user_text)
+        ]
+    return Reply(
+        topic=answer.topic,
+        texts=texts,
+        medical=answer.kind == "medical",
+        handoff="human" if answer.topic == "human_handoff" else None,
+    )
+
+
+def medical_text(knowledge: Knowledge, answer: Answer, text: Optional[str] = None) -> str:
+    """A medical answer closed by the not-a-diagnosis line and, where set, when to phone at once."""
+    closing = knowledge.disclaimer
+    if answer.safety_net:
+        closing = f"{closing}\n{knowledge.message('safety_net')}"
+    return f"{(text or answer.text).strip()}\n\n{closing}"
+
+
+def with_reassurance(
+    knowledge: Knowledge, config: PracticeConfig, reply: Reply, assessment: Assessment, user_text: str
+) -> Reply:
+    """Puts a word of reassurance before the reply to a message with worries (yellow flags).
+
+    When the message asked nothing the assistant recognised, the reassuring topic of the first
+    worry (e.g. "is bewegen schadelijk?" for fear of moving) is answered instead.
+    """
+    if reply.topic in ("fallback", "out_of_scope", "acknowledge"):
+        flag = get_flag_topic(assessment)
+        if flag and flag in knowledge.answers:
+            reply = answer_reply(knowledge, config, knowledge.answers[flag], user_text)
+    reply.texts = [knowledge.message("yellow_intro"), *reply.texts]
+    reply.buttons = [] if reply.topic != "fallback" else reply.buttons
+    return reply
+
+
+def get_flag_topic(assessment: Assessment) -> Optional[str]:
+    """The answer topic of the first reported worry."""
+    return next((finding.topic for finding in assessment.yellow if finding.topic), None)
 
 
 def source_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply:
@@ -119,10 +159,10 @@ def followup_duration_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply
     """
     answer = knowledge.answers.get(topic or "")
     if answer is not None and answer.how_long:
-        return Reply(topic=answer.topic, texts=[f"{answer.how_long}\n\n{knowledge.disclaimer}"])
+        return Reply(topic=answer.topic, texts=[medical_text(knowledge, answer, answer.how_long)], medical=True)
     prognosis = knowledge.answers["prognosis"]
-    text = f"{knowledge.message('followup_general')}\n{prognosis.text}\n\n{knowledge.disclaimer}"
-    return Reply(topic=prognosis.topic, texts=[text])
+    text = f"{knowledge.message('followup_general')}\n{prognosis.text}"
+    return Reply(topic=prognosis.topic, texts=[medical_text(knowledge, prognosis, text)], medical=True)
 
 
 def suggestion_reply(knowledge: Knowledge, config: PracticeConfig, ranking: Iterable[Tuple[str, float]]) -> Reply:
@@ -132,7 +172,7 @@ def suggestion_reply(knowledge: Knowledge, config: PracticeConfig, ranking: Iter
         answer = knowledge.answer_for_intent(intent)
         if answer is None or not answer.label:
             continue
-        buttons.append({"title": answer.label, "payload": f"/{answer.intent}"})
+        buttons.append({"title": answer.label, "payload": f"/{answer.intents[0]}"})
         if len(buttons) == MAX_SUGGESTIONS:
             break
     texts = [fill(knowledge.answers["fallback"].text, knowledge, config)]

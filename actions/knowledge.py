@@ -20,7 +20,7 @@ SPEC_TOPICS: Tuple[str, ...] = (
 )  # fmt: skip
 CONVERSATION_TOPICS: Tuple[str, ...] = (
     "greet", "goodbye", "thanks", "bot_challenge", "human_handoff", "appointment",
-    "out_of_scope", "fallback",
+    "out_of_scope", "fallback", "acknowledge",
 )  # fmt: skip
 KINDS = ("medical", "practice", "conversation")
 
@@ -49,6 +49,24 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "input_too_long": frozenset(),
     "input_no_words": frozenset(),
     "input_other_language": frozenset(),
+    "escalation_recognised": frozenset({"what"}),
+    "escalation_practice": frozenset({"contact_list"}),
+    "handoff_red_flag": frozenset(),
+    "handoff_human": frozenset(),
+    "crisis": frozenset({"crisis_line", "emergency_number"}),
+    "safety_net": frozenset(),
+    "yellow_intro": frozenset(),
+    "check_intro": frozenset(),
+    "check_offer": frozenset(),
+    "check_stopped": frozenset(),
+    "check_unclear": frozenset(),
+    "check_reassure": frozenset(),
+    "check_unknown": frozenset({"what"}),
+    "check_self_care": frozenset(),
+    "check_appointment": frozenset({"contact_list"}),
+    "button_yes": frozenset(),
+    "button_no": frozenset(),
+    "button_dont_know": frozenset(),
 }
 
 
@@ -67,12 +85,13 @@ class Answer:
     """The answer to one topic."""
 
     topic: str
-    intent: str
+    intents: Tuple[str, ...]
     kind: str
     label: str
     text: str
     sources: Tuple[str, ...] = ()
     how_long: str = ""
+    safety_net: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,21 +176,25 @@ def load_answers(path: Path, sources: Mapping[str, Source]) -> Tuple[Dict[str, A
         kind = entry.text("kind")
         if kind not in KINDS:
             raise entry.error(f"'kind' must be one of {', '.join(KINDS)}, not '{kind}'")
+        raw_intent = entry.data.get("intent")
+        intent_list = entry.text_list("intent") if isinstance(raw_intent, list) else [entry.text("intent")]
         answer = Answer(
             topic=topic,
-            intent=entry.text("intent"),
+            intents=tuple(intent_list),
             kind=kind,
             label=entry.text("label", required=kind != "conversation", allow_empty=True),
             text=entry.text("text"),
             sources=tuple(entry.text_list("sources", required=kind == "medical")),
             how_long=entry.text("how_long", required=False),
+            safety_net=kind == "medical" and entry.data.get("safety_net") is not False,
         )
         if topic not in SPEC_TOPICS and topic not in CONVERSATION_TOPICS:
             raise entry.error("unknown topic id (see ../shared/spec/topics.md)")
         if topic in answers:
             raise entry.error("this topic has two answers")
-        if answer.intent in intents:
-            raise entry.error(f"intent '{answer.intent}' is used by '{intents[answer.intent]}' too")
+        for intent in answer.intents:
+            if intent in intents:
+                raise entry.error(f"intent '{intent}' is used by '{intents[intent]}' too")
         if kind == "medical" and not answer.sources:
             raise entry.error("a medical answer needs at least one source")
         missing = [source for source in answer.sources if source not in sources]
@@ -180,7 +203,7 @@ def load_answers(path: Path, sources: Mapping[str, Source]) -> Tuple[Dict[str, A
         for key in ("text", "how_long"):
             _check_placeholders(entry, key, getattr(answer, key), ANSWER_PLACEHOLDERS)
         answers[topic] = answer
-        intents[answer.intent] = topic
+        intents.update({intent: topic for intent in answer.intents})
     missing_topics = [t for t in SPEC_TOPICS + CONVERSATION_TOPICS if t not in answers]
     if missing_topics:
         raise root.error(f"no answer for topic(s) {missing_topics}")
@@ -201,5 +224,5 @@ def load_knowledge(directory: Path) -> Knowledge:
         sources=sources,
         messages=messages,
         disclaimer=disclaimer,
-        by_intent={answer.intent: answer for answer in answers.values()},
+        by_intent={intent: answer for answer in answers.values() for intent in answer.intents},
     )

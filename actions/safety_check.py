@@ -1,0 +1,183 @@
+"""Actions for red flags: escalation, and the short safety check for people with their own back pain."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.answers import (
+    OFFER_SLOT,
+    TOPIC_SLOT,
+    ActionAnswerTopic,
+    escalate,
+    latest_intent,
+    latest_text,
+    previous_flags,
+    strip_payload,
+)
+from actions.compose import answer_reply
+from actions.config import get_detector, get_knowledge, get_practice
+from actions.safety import (
+    CHECK_FLAGS,
+    CHECK_SLOTS,
+    SKIPPED,
+    YES,
+    check_advice_reply,
+    check_assessment,
+    classify_answer,
+)
+
+START_ACTION = "action_start_safety_check"
+STOPPED = "stopped"
+
+
+class ActionEscalate(Action):
+    """A red flag or suicidal thoughts were reported: escalation advice and handoff, at once."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "action_escalate"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        """Escalates; if no flag is found after all (a button payload), runs the normal answer."""
+        assessment = get_detector().assess(strip_payload(latest_text(tracker)), previous_flags(tracker))
+        if assessment.tier or assessment.crisis:
+            return escalate(dispatcher, tracker, assessment)
+        return await ActionAnswerTopic().run(dispatcher, tracker, domain)
+
+
+class ActionStartSafetyCheck(Action):
+    """Introduces the safety check and clears the answers of an earlier one."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return START_ACTION
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        """Says what comes; the form asks the questions."""
+        dispatcher.utter_message(text=get_knowledge().message("check_intro"))
+        return [SlotSet(slot, None) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
+
+
+def _remaining(tracker: Tracker, current: str) -> List[str]:
+    """The check slots after `current` (the questions not yet asked)."""
+    return CHECK_SLOTS[CHECK_SLOTS.index(current) + 1 :]
+
+
+class ValidateSafetyCheckForm(FormValidationAction):
+    """Reads each answer of the safety check.
+
+    A red flag in the answer, or "yes" to a question, ends the check at once (the result
+    escalates). "Stop" ends it too. A back-pain question asked in between is answered, and
+    the same question is asked again: an answer is never held back until the check is done.
+    """
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "validate_safety_check_form"
+
+    def _finish(self, tracker: Tracker, slot: str, value: str) -> Dict[str, Any]:
+        return {slot: value, **{later: SKIPPED for later in _remaining(tracker, slot)}}
+
+    def _answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        knowledge = get_knowledge()
+        text = latest_text(tracker)
+        intent = latest_intent(tracker)
+        if intent == "stop_check":
+            return self._finish(tracker, slot, STOPPED)
+        assessment = get_detector().assess(strip_payload(text), previous_flags(tracker))
+        if assessment.tier or assessment.crisis:
+            answer = classify_answer(text)
+            return self._finish(tracker, slot, YES if answer == YES else SKIPPED)
+        if slot == "check_duration":
+            return {slot: str(value).strip() or None}
+        answer = classify_answer(text)
+        if answer is None and intent and intent.startswith("ask_"):
+            topic_answer = knowledge.answer_for_intent(intent)
+            if topic_answer is not None:
+                for message in answer_reply(knowledge, get_practice(), topic_answer, text).texts:
+                    dispatcher.utter_message(text=message)
+                return {slot: None}
+        if answer is None:
+            dispatcher.utter_message(text=knowledge.message("check_unclear"))
+            return {slot: None}
+        if answer == YES:
+            return self._finish(tracker, slot, YES)
+        return {slot: answer}
+
+    async def validate_check_bladder(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Bladder and bowel."""
+        return self._answer("check_bladder", slot_value, dispatcher, tracker)
+
+    async def validate_check_saddle(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Numbness in the saddle area."""
+        return self._answer("check_saddle", slot_value, dispatcher, tracker)
+
+    async def validate_check_leg_weakness(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A leg or foot quickly getting weaker."""
+        return self._answer("check_leg_weakness", slot_value, dispatcher, tracker)
+
+    async def validate_check_fever(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """Fever or feeling very ill."""
+        return self._answer("check_fever", slot_value, dispatcher, tracker)
+
+    async def validate_check_fall(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """A fall or accident."""
+        return self._answer("check_fall", slot_value, dispatcher, tracker)
+
+    async def validate_check_duration(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """How long, and whether it gets worse (free text, read for red flags)."""
+        return self._answer("check_duration", slot_value, dispatcher, tracker)
+
+
+def _texts_since_start(tracker: Tracker) -> List[str]:
+    """The patient's messages since the safety check started."""
+    texts: List[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == START_ACTION:
+            break
+        if event.get("event") == "user":
+            texts.append(event.get("text") or "")
+    return texts
+
+
+class ActionSafetyCheckResult(Action):
+    """After the safety check: escalation per tier, or reassurance with self-care advice."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "action_safety_check_result"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
+        """Grades the answers and the messages written during the check."""
+        knowledge, detector = get_knowledge(), get_detector()
+        answers: Dict[str, Optional[str]] = {slot: tracker.get_slot(slot) for slot in CHECK_FLAGS}
+        written = [
+            detector.assess(strip_payload(text), previous_flags(tracker)) for text in _texts_since_start(tracker)
+        ]
+        assessment = check_assessment(detector.rules, answers, written)
+        if assessment.tier or assessment.crisis:
+            return escalate(dispatcher, tracker, assessment)
+        if STOPPED in (tracker.get_slot(slot) for slot in CHECK_SLOTS):
+            dispatcher.utter_message(text=knowledge.message("check_stopped"))
+            return [SlotSet(TOPIC_SLOT, "safety_check")]
+        reply = check_advice_reply(knowledge, get_practice(), detector.rules, answers)
+        for text in reply.texts:
+            dispatcher.utter_message(text=text)
+        return [SlotSet(TOPIC_SLOT, reply.topic)]
