@@ -15,7 +15,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train run shell test test-unit test-stories evaluate bench lint clean lock
+.PHONY: help install check validate train run shell test evaluate bench handoffs lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ install: $(INSTALLED) ## Create the Python 3.10 virtualenv and install the pinne
 $(INSTALLED): requirements.txt scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh
 
-check: $(INSTALLED) ## Check the answer, source, message and practice files
+check: $(INSTALLED) ## Check the answer, source, message, practice and red-flag files
 	@$(PY) -m actions.check
 
 validate: check ## Check the data files and Rasa's training data
@@ -51,11 +51,14 @@ test: validate train ## Run every test: pytest (logic, actions, HTTP) and the te
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
 		--fail-on-prediction-errors --no-plot
 
-evaluate: train ## NLU on the held-out set: intent accuracy, macro-F1, confusion matrix
+evaluate: train ## Held-out NLU (accuracy, macro-F1, confusion matrix) and red-flag recall/false alarms
 	$(PY) scripts/evaluate.py
 
 bench: train ## Latency, throughput, start time, memory and training time
 	$(PY) scripts/bench.py
+
+handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)
+	@$(PY) -m actions.handoff
 
 lint: $(INSTALLED) ## Ruff on the Python code
 	$(VENV)/bin/ruff check actions components channels scripts tests

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from actions.config import KNOWLEDGE_DIR, get_knowledge, get_practice
+from actions.config import KNOWLEDGE_DIR, get_detector, get_knowledge, get_practice
 from actions.datafile import DataFileError
 
 
@@ -13,6 +13,7 @@ def main() -> int:
     try:
         knowledge = get_knowledge()
         practice = get_practice()
+        detector = get_detector()
     except DataFileError as error:
         print(f"ERROR in the assistant's data files:\n  {error}", file=sys.stderr)
         return 1
@@ -21,7 +22,8 @@ def main() -> int:
     print(
         f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, "
         f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
-        f"{locations} locations and {team} team members."
+        f"{locations} locations and {team} team members, {len(detector.rules.flags)} red/yellow flags with "
+        f"{sum(len(f.patterns) for f in detector.rules.flags)} patterns."
     )
     return 0
 

@@ -24,14 +24,18 @@ REPORT, NEGATED, HYPOTHETICAL, RESOLVED = "report", "negated", "hypothetical", "
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
 _SENTENCE_END = re.compile(r"[!?\n]+|(?<!\d)\.(?!\d)")
 _CLAUSE_BREAK = re.compile(r"[;:()]|(?<!\d),(?!\d)|\s-\s")
-_CLAUSE_WORDS = frozenset({"maar", "want", "alleen", "behalve", "echter", "terwijl"})
+_CLAUSE_WORDS = frozenset({"maar", "want", "behalve", "echter", "terwijl"})
 
-_NEGATIONS = frozenset({"geen", "niet", "nooit", "zonder", "niks", "niets", "nergens", "nee", "geeneens"})
+_NEGATIONS = frozenset({"geen", "gn", "niet", "nie", "nooit", "zonder", "niks", "niets", "nergens", "nee", "geeneens"})
 # Words that stop a negation from reaching a later symptom: "geen koorts en ik kan niet plassen".
-_NEGATION_STOPS = frozenset({"en", "of", "ook", "wel", "dan", "toch", "nu", "sinds"})
+_NEGATION_STOPS = frozenset({"en", "ook", "wel", "dan", "toch", "nu", "sinds", "dat", "omdat", "waarom", "die"})
 _NEGATION_WINDOW = 3
-# "niet alleen koorts" is not a negation.
-_NOT_NEGATING_NEXT = frozenset({"alleen", "enkel", "zomaar", "meer"})
+# Words after a negation that make it part of the complaint: "niet alleen koorts", "zonder reden
+# afgevallen", "ik kan niet meer plassen".
+_NOT_NEGATING_NEXT = {
+    "niet": frozenset({"alleen", "enkel", "meer"}),
+    "zonder": frozenset({"reden", "aanleiding", "verklaring", "dieet", "dieten", "te", "het", "dat", "duidelijke"}),
+}
 # Negations after the symptom: "koorts heb ik niet", "plassen gaat gewoon goed".
 _POST_NEGATIONS: Tuple[Tuple[str, ...], ...] = (
     ("heb", "ik", "niet"),
@@ -46,6 +50,13 @@ _POST_NEGATIONS: Tuple[Tuple[str, ...], ...] = (
     ("is", "prima"),
     ("is", "niet", "zo"),
     ("niet", "aan", "de", "orde"),
+)
+# "ik heb niet het gevoel dat mijn been het begeeft": everything after it is denied.
+_NEGATED_PERCEPTION: Tuple[Tuple[str, ...], ...] = (
+    ("niet", "het", "gevoel", "dat"),
+    ("niet", "het", "idee", "dat"),
+    ("geen", "gevoel", "dat"),
+    ("niet", "dat", "ik", "weet"),
 )
 _HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
     ("wat", "als"),
@@ -79,10 +90,31 @@ _PAST = (
     ("toen", "ik", "jong"), ("destijds",),
 )  # fmt: skip
 _RESOLVED = (
-    ("nu", "niet", "meer"), ("niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
+    ("nu", "niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
     ("inmiddels", "weg"), ("weer", "goed"), ("over", "gegaan"), ("overgegaan",), ("hersteld",),
 )  # fmt: skip
 _PAST_VERBS = frozenset({"gehad", "had", "was", "waren", "hadden"})
+# Words that make a clause about now, whatever past it also mentions: "vorige maand geopereerd en nu koorts".
+_PRESENT = frozenset(
+    {
+        "nu",
+        "sinds",
+        "sindsdien",
+        "vandaag",
+        "gisteren",
+        "vannacht",
+        "vanochtend",
+        "weer",
+        "opnieuw",
+        "momenteel",
+        "ineens",
+        "plots",
+        "plotseling",
+        "steeds",
+    }
+)
+# "toen ik 20 was", "toen ik klein was": long ago.
+_YOUNGER = re.compile(r"\btoen ik (\d+|jong|klein|kind|jonger)\b")
 
 
 @dataclass(frozen=True)
@@ -92,17 +124,20 @@ class Pattern:
     source: str
     steps: Tuple[Tuple[int, object], ...]  # (max gap before, matcher)
 
-    def match(self, tokens: Sequence[str]) -> Optional[Tuple[int, int]]:
-        """Returns the (start, end) token span of the first match, or None."""
+    def match(self, tokens: Sequence[str]) -> Optional[Tuple[int, int, FrozenSet[int]]]:
+        """Returns (start, end, indices of the tokens the pattern's words matched) or None.
+
+        Words that fell in a `~` gap are not in the indices: a negation there still counts.
+        """
         for start in range(len(tokens)):
-            end = self._match_from(tokens, start, 0)
-            if end is not None:
-                return start, end
+            matched = self._match_from(tokens, start, 0)
+            if matched is not None:
+                return start, matched[-1] + 1, frozenset(matched)
         return None
 
-    def _match_from(self, tokens: Sequence[str], position: int, step: int) -> Optional[int]:
+    def _match_from(self, tokens: Sequence[str], position: int, step: int) -> Optional[Tuple[int, ...]]:
         if step == len(self.steps):
-            return position
+            return ()
         gap, matcher = self.steps[step]
         if step == 0:
             gap = 0
@@ -111,22 +146,22 @@ class Pattern:
             if index >= len(tokens):
                 return None
             if _token_matches(matcher, tokens[index]):
-                end = self._match_from(tokens, index + 1, step + 1)
-                if end is not None:
-                    return end
+                rest = self._match_from(tokens, index + 1, step + 1)
+                if rest is not None:
+                    return (index, *rest)
         return None
 
 
-def _token_matches(matcher: object, token: str) -> bool:
-    if isinstance(matcher, tuple) and matcher and matcher[0] == "#":
-        _, low, high = matcher
-        try:
-            value = float(token.replace(",", "."))
-        except ValueError:
-            return False
-        return low <= value <= high
-    for alternative in matcher:  # type: ignore[union-attr]
-        if alternative.endswith("*"):
+def _token_matches(alternatives: object, token: str) -> bool:
+    for alternative in alternatives:  # type: ignore[attr-defined]
+        if isinstance(alternative, tuple):
+            _, low, high = alternative
+            try:
+                if low <= float(token.replace(",", ".")) <= high:
+                    return True
+            except ValueError:
+                continue
+        elif alternative.endswith("*"):
             if token.startswith(alternative[:-1]):
                 return True
         elif token == alternative:
@@ -148,17 +183,19 @@ def compile_pattern(source: str) -> Pattern:
                 raise ValueError("a pattern cannot start with ~")
             gap = int(gap_match.group(1) or MAX_GAP)
             continue
-        number = re.fullmatch(r"#(\d+)-(\d+)", word)
-        if number:
-            low, high = float(number.group(1)), float(number.group(2))
-            if low > high:
-                raise ValueError(f"number range {word} is empty")
-            steps.append((gap, ("#", low, high)))
-        else:
-            alternatives = tuple(fold(part) for part in word.split("|"))
-            if not all(re.fullmatch(r"[a-z0-9]+\*?", alt) for alt in alternatives):
-                raise ValueError(f"'{word}' is not a word, word*, a|b or #A-B")
-            steps.append((gap, alternatives))
+        alternatives: List[object] = []
+        for part in word.split("|"):
+            number = re.fullmatch(r"#(\d+)-(\d+)", part)
+            if number:
+                low, high = float(number.group(1)), float(number.group(2))
+                if low > high:
+                    raise ValueError(f"number range {part} is empty")
+                alternatives.append(("#", low, high))
+            elif re.fullmatch(r"[a-z0-9]+\*?", fold(part)):
+                alternatives.append(fold(part))
+            else:
+                raise ValueError(f"'{part}' is not a word, word*, #A-B or a list of those joined by |")
+        steps.append((gap, tuple(alternatives)))
         gap = 0
     if gap:
         raise ValueError("a pattern cannot end with ~")
@@ -177,6 +214,7 @@ class Flag:
     weak: bool = False
     history: bool = False
     topic: str = ""
+    excludes: Tuple[Pattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -282,6 +320,12 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 patterns.append(compile_pattern(source))
             except ValueError as error:
                 raise entry.error(f"pattern '{source}': {error}") from error
+        excludes = []
+        for source in entry.text_list("exclude", required=False):
+            try:
+                excludes.append(compile_pattern(source))
+            except ValueError as error:
+                raise entry.error(f"exclude '{source}': {error}") from error
         other = entry.text("other")
         if "{person}" not in other:
             raise entry.error("'other' must contain {person}")
@@ -297,6 +341,7 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 weak=entry.data.get("weak") is True,
                 history=entry.data.get("history") is True,
                 topic=entry.text("topic", required=tier == "yellow"),
+                excludes=tuple(excludes),
             )
         )
     ids = {flag.id for flag in flags}
@@ -327,7 +372,7 @@ def _clauses(sentence: str) -> List[List[str]]:
     for part in _CLAUSE_BREAK.split(sentence):
         current: List[str] = []
         for token in _TOKEN.findall(part):
-            if token in _CLAUSE_WORDS and current:
+            if token in _CLAUSE_WORDS and current and current[-1] not in ("alleen", "ook", "nu", "toch"):
                 clauses.append(current)
                 current = []
             current.append(token)
@@ -336,15 +381,24 @@ def _clauses(sentence: str) -> List[List[str]]:
     return clauses
 
 
-def _negated(tokens: Sequence[str], start: int, end: int) -> bool:
+def _is_negation(tokens: Sequence[str], index: int) -> bool:
+    token = tokens[index]
+    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    return token in _NEGATIONS and following not in _NOT_NEGATING_NEXT.get(token, frozenset())
+
+
+def _negated(tokens: Sequence[str], start: int, end: int, literal: FrozenSet[int]) -> bool:
+    if any(_is_negation(tokens, i) for i in range(start, end) if i not in literal):
+        return True
+    if any(_contains(tokens, phrase, start) for phrase in _NEGATED_PERCEPTION):
+        return True
     for index in range(start - 1, max(-1, start - 1 - _NEGATION_WINDOW), -1):
-        token = tokens[index]
-        if token in _NEGATION_STOPS:
+        if tokens[index] in _NEGATION_STOPS:
             break
-        if token in _NEGATIONS and not (index + 1 < len(tokens) and tokens[index + 1] in _NOT_NEGATING_NEXT):
+        if _is_negation(tokens, index):
             return True
     after = tuple(tokens[end : end + 4])
-    return any(after[: len(phrase)] == phrase for phrase in _POST_NEGATIONS) or after[:1] in (("niet",), ("nee",))
+    return any(after[: len(phrase)] == phrase for phrase in _POST_NEGATIONS) or after[:1] in (("niet",), ("nie",))
 
 
 def _person(tokens: Sequence[str]) -> str:
@@ -372,7 +426,7 @@ class RedFlagDetector:
                 about the same complaint raises the tier).
         """
         assessment = Assessment()
-        folded = fold(text or "").replace("'s nachts", "snachts").replace("'s ochtends", "sochtends")
+        folded = fold(text or "")
         for sentence in _SENTENCE_END.split(folded):
             self._assess_sentence(sentence, folded, assessment)
         assessment.tier = self._grade(assessment, previous_flags)
@@ -383,17 +437,42 @@ class RedFlagDetector:
         all_tokens = _TOKEN.findall(sentence)
         if not all_tokens:
             return
-        is_question = message[end_index : end_index + 1] == "?" or all_tokens[0] in _QUESTION_STARTS
+        ends_with_question_mark = message[end_index : end_index + 1] == "?"
+        starts_like_question = all_tokens[0] in _QUESTION_STARTS and all_tokens[1:2] not in (
+            ["niet"],
+            ["nie"],
+            ["geen"],
+            ["meer"],
+            ["nog"],
+            ["ik"],
+            ["er"],
+        )
+        is_question = ends_with_question_mark or starts_like_question
         resolved = any(_contains(all_tokens, phrase) for phrase in _RESOLVED)
         offset = 0
-        for tokens in _clauses(sentence):
-            position = _find_sublist(all_tokens, tokens, offset)
-            offset = position + len(tokens)
+        clause_list = _clauses(sentence)
+        found: set = set()
+        # First clause by clause; then, for flags not mentioned in any single clause, once more
+        # over the clauses joined across commas ("'s ochtends het ergst, dan een hele tijd stijf").
+        joined = [token for part in _clauses(_CLAUSE_BREAK.sub(" ", sentence)) for token in part]
+        passes = [(clause, False) for clause in clause_list] + [(joined, True)]
+        for tokens, second_pass in passes:
+            position = 0 if second_pass else _find_sublist(all_tokens, tokens, offset)
+            if not second_pass:
+                offset = position + len(tokens)
             for flag in self.rules.flags:
-                span = next((s for s in (p.match(tokens) for p in flag.patterns) if s), None)
-                if span is None:
+                if second_pass and flag.id in found:
                     continue
-                status = self._status(flag, tokens, span, all_tokens, position, is_question, resolved)
+                if any(pattern.match(all_tokens) for pattern in flag.excludes):
+                    continue
+                spans = [span for span in (pattern.match(tokens) for pattern in flag.patterns) if span]
+                if not spans:
+                    continue
+                statuses = {
+                    self._status(flag, tokens, span, all_tokens, position, is_question, resolved) for span in spans
+                }
+                status = next(s for s in (REPORT, HYPOTHETICAL, RESOLVED, NEGATED) if s in statuses)
+                found.add(flag.id)
                 assessment.findings.append(
                     Finding(
                         flag=flag.id,
@@ -409,25 +488,29 @@ class RedFlagDetector:
     def _status(
         flag: Flag,
         tokens: Sequence[str],
-        span: Tuple[int, int],
+        span: Tuple[int, int, FrozenSet[int]],
         sentence: Sequence[str],
         clause_start: int,
         is_question: bool,
         resolved: bool,
     ) -> str:
-        start, end = span
-        if _negated(tokens, start, end):
+        start, end, literal = span
+        if _negated(tokens, start, end, literal):
             return NEGATED
+        if flag.tier == "crisis":
+            return REPORT  # "ik zou liever dood zijn" is never treated as a mere hypothetical
         before = clause_start + start
         if any(_contains(sentence, phrase, before) for phrase in _HYPOTHETICAL):
             return HYPOTHETICAL
         if is_question:
             if _QUESTION_CONDITIONS.intersection(sentence[:before]):
                 return HYPOTHETICAL
-            if not _SELF.intersection(tokens) and not _person(tokens) and not _SELF.intersection(sentence):
+            # "is koorts erg bij rugpijn?": asked in general, in the clause that holds the question.
+            clause_asks = tokens[0] in _QUESTION_STARTS and tokens[1:2] not in (["niet"], ["nie"], ["geen"])
+            if clause_asks and not _SELF.intersection(tokens) and not _person(tokens):
                 return HYPOTHETICAL
-        if not flag.history:
-            past = any(_contains(tokens, phrase) for phrase in _PAST)
+        if not flag.history and not _PRESENT.intersection(tokens):
+            past = any(_contains(tokens, phrase) for phrase in _PAST) or bool(_YOUNGER.search(" ".join(tokens)))
             if past or (resolved and _PAST_VERBS.intersection(tokens)):
                 return RESOLVED
         return REPORT
@@ -445,8 +528,10 @@ class RedFlagDetector:
         raise_step = (
             len(red) >= 2 or bool(self.rules.raises & reported) or bool(set(previous_flags) & {f.id for f in red})
         )
-        if raise_step and best in ("gp_soon", "same_day"):
-            best = RED_TIERS[RED_TIERS.index(best) + 1]
+        # A raise lifts "soon" to "today"; anything more urgent than "today" needs an explicit
+        # combination in red_flags.yml, so that two everyday-urgent signs do not become 112-like.
+        if raise_step and best == "gp_soon":
+            best = "same_day"
         return best
 
 

@@ -30,6 +30,7 @@ TARGETS = {
     "throughput_20": 60.0,
     "start": 20.0,
     "train": 180.0,
+    "detector": 2.0,
 }
 
 
@@ -82,6 +83,21 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def detector_cost_ms(texts: List[str], rounds: int = 5) -> Tuple[float, float]:
+    """Mean and maximum time (ms) of the red-flag detector per message."""
+    sys.path.insert(0, str(ROOT))
+    from actions.config import get_detector
+
+    detector = get_detector()
+    timings = []
+    for _ in range(rounds):
+        for text in texts:
+            began = time.perf_counter()
+            detector.assess(text)
+            timings.append((time.perf_counter() - began) * 1000)
+    return statistics.mean(timings), max(timings)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -109,6 +125,8 @@ def main() -> int:
             memory = {name: rss_mb(process.pid) for name, process in servers.processes.items()}
             backend = servers.language_backend()
             start = servers.started_in_s or float("nan")
+    cases = yaml.safe_load((ROOT / "tests" / "red_flag_cases.yml").read_text(encoding="utf-8"))["cases"]
+    detector_mean, detector_max = detector_cost_ms(texts + [case["text"] for case in cases])
     train_file = ROOT / "results" / "train_seconds.txt"
     train = float(train_file.read_text()) if train_file.exists() else float("nan")
     throughput = len(concurrent) / elapsed
@@ -122,6 +140,8 @@ def main() -> int:
         ("resident memory, Rasa", f"{memory.get('rasa', float('nan')):.0f} MB", ""),
         ("resident memory, actions", f"{memory.get('actions', float('nan')):.0f} MB", ""),
         ("training time (last make train)", f"{train:.0f} s", f"<= {TARGETS['train']:.0f} s"),
+        ("red-flag detector, mean per message", f"{detector_mean:.2f} ms", f"<= {TARGETS['detector']:.0f} ms"),
+        ("red-flag detector, slowest message", f"{detector_max:.2f} ms", ""),
     ]
     print(
         f"\nBenchmark ({len(single)} + {len(concurrent)} REST messages in conversations of "

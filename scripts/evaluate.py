@@ -1,7 +1,7 @@
-"""Evaluates the trained model on the held-out NLU set (written apart from the training data).
+"""Evaluates the assistant: NLU on the held-out sets and the red-flag detector on its table.
 
-Prints intent accuracy, macro-F1 and the intents with errors; writes the confusion matrix image
-and Rasa's reports to results/nlu/.
+Prints intent accuracy, macro-F1 and the intents with errors (writes the confusion matrix image
+and Rasa's reports to results/nlu/), then red-flag recall, false-alarm rate and tier accuracy.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+HELDOUT = ROOT / "tests" / "nlu"
+RED_FLAG_CASES = ROOT / "tests" / "red_flag_cases.yml"
 OUT = ROOT / "results" / "nlu"
 MODEL = ROOT / "models" / "backbot.tar.gz"
 
@@ -34,7 +35,7 @@ def main() -> int:
     report = evaluate_nlu()
     intents = {k: v for k, v in report.items() if isinstance(v, dict) and "support" in v and "avg" not in k}
     examples = sum(v["support"] for v in intents.values())
-    print(f"\nHeld-out NLU ({HELDOUT.relative_to(ROOT)}: {examples} examples, {len(intents)} intents)")
+    print(f"\nHeld-out NLU ({HELDOUT.relative_to(ROOT)}/*.yml: {examples} examples, {len(intents)} intents)")
     print(f"  intent accuracy   {report['accuracy']:.3f}")
     print(f"  macro-F1          {report['macro avg']['f1-score']:.3f}")
     print(f"  weighted-F1       {report['weighted avg']['f1-score']:.3f}")
@@ -44,7 +45,35 @@ def main() -> int:
         for f1, name, confused in weak:
             print(f"    {name:<28} {f1:.2f}  {confused}")
     print(f"  confusion matrix  {(OUT / 'intent_confusion_matrix.png').relative_to(ROOT)}")
+    evaluate_red_flags()
     return 0
+
+
+def evaluate_red_flags() -> None:
+    """Prints recall on reports and the false-alarm rate on everything else."""
+    import yaml
+
+    sys.path.insert(0, str(ROOT))
+    from actions.config import get_detector
+
+    detector = get_detector()
+    cases = yaml.safe_load(RED_FLAG_CASES.read_text(encoding="utf-8"))["cases"]
+    reports = [c for c in cases if c["tier"] != "none"]
+    others = [c for c in cases if c["tier"] == "none"]
+
+    def found(text: str) -> str:
+        assessment = detector.assess(text)
+        return assessment.tier or ("crisis" if assessment.crisis else "none")
+
+    caught = [c for c in reports if found(c["text"]) != "none"]
+    exact = [c for c in cases if found(c["text"]) == c["tier"]]
+    alarms = [c for c in others if found(c["text"]) != "none"]
+    print(f"\nRed flags ({RED_FLAG_CASES.relative_to(ROOT)}: {len(reports)} reports, {len(others)} non-reports)")
+    print(f"  recall on reports        {len(caught) / len(reports):.3f}  ({len(caught)}/{len(reports)})")
+    print(f"  false-alarm rate         {len(alarms) / len(others):.3f}  ({len(alarms)}/{len(others)})")
+    print(f"  exact tier               {len(exact) / len(cases):.3f}  ({len(exact)}/{len(cases)})")
+    for case in [c for c in cases if found(c["text"]) != c["tier"]]:
+        print(f"    expected {case['tier']:<13} got {found(case['text']):<13} {case['text'][:70]}")
 
 
 if __name__ == "__main__":

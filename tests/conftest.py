@@ -47,3 +47,20 @@ def make_tracker(
         active_loop={},
         latest_action_name="action_listen",
     )
+
+
+@pytest.fixture
+def handoffs(tmp_path, monkeypatch):
+    """The handoff service writing to a fresh database (and no notification URL)."""
+    from actions import config
+
+    monkeypatch.setattr(config, "HANDOFF_DB", tmp_path / "handoffs.db")
+    monkeypatch.setattr(config, "HANDOFF_WEBHOOK", "")
+    config.get_handoff_service.cache_clear()
+    yield config.get_handoff_service()
+    config.get_handoff_service.cache_clear()
+
+
+def user_event(text: str, intent: Optional[str] = None) -> Dict[str, Any]:
+    """A user event as the Rasa server sends it to the action server."""
+    return {"event": "user", "text": text, "parse_data": {"text": text, "intent": {"name": intent}}}

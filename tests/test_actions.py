@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerFollowup, ActionAnswerTopic, ActionAskRephrase, ActionShowSource
@@ -13,6 +12,11 @@ from actions.knowledge import SPEC_TOPICS
 from .conftest import make_tracker
 
 DISCLAIMER = get_knowledge().disclaimer
+SAFETY_NET = get_knowledge().message("safety_net")
+
+
+def slots_of(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 async def run(action, tracker):
@@ -24,12 +28,14 @@ async def run(action, tracker):
 @pytest.mark.parametrize("topic", [t for t in SPEC_TOPICS if t != "practice_contact"])
 async def test_every_medical_topic_is_answered_and_recorded(topic):
     answer = get_knowledge().answers[topic]
-    messages, events = await run(ActionAnswerTopic(), make_tracker("een vraag", answer.intent))
+    messages, events = await run(ActionAnswerTopic(), make_tracker("een vraag", answer.intents[0]))
     assert len(messages) == 1
     text = messages[0]["text"]
     assert text.startswith(answer.text.strip())
-    assert text.endswith(DISCLAIMER), "a medical answer ends with the not-a-diagnosis line"
-    assert events == [SlotSet("topic", topic)]
+    closing = text.split("\n\n")[-1].splitlines()
+    assert closing[0] == DISCLAIMER, "a medical answer ends with the not-a-diagnosis line"
+    assert closing[1:] == ([SAFETY_NET] if answer.safety_net else []), "and, where set, when to phone at once"
+    assert slots_of(events)["topic"] == topic
 
 
 @pytest.mark.parametrize(
@@ -50,7 +56,7 @@ async def test_conversation_topics(intent, topic, expected):
     assert expected in text
     assert "{" not in text, "placeholders are filled in"
     assert DISCLAIMER not in text
-    assert events == [SlotSet("topic", topic)]
+    assert slots_of(events)["topic"] == topic
 
 
 async def test_greeting_says_what_it_does_that_it_is_no_doctor_and_how_it_stores():
@@ -82,7 +88,7 @@ async def test_practice_questions_are_answered_from_the_practice_file(text, expe
     reply = "\n".join(m["text"] for m in messages)
     assert expected in reply
     assert absent not in reply
-    assert events == [SlotSet("topic", "practice_contact")]
+    assert slots_of(events)["topic"] == "practice_contact"
 
 
 async def test_source_of_the_previous_answer():
@@ -92,13 +98,13 @@ async def test_source_of_the_previous_answer():
     text = messages[0]["text"]
     assert "'Lage rugpijn' (folder van FysioMaatwerk)" in text
     assert "'Rugklachten'" not in text, "leaflet 000 is not a source of the imaging answer"
-    assert events == [SlotSet("topic", "imaging")]
+    assert slots_of(events)["topic"] == "imaging"
 
 
 async def test_source_without_a_previous_answer():
     messages, events = await run(ActionShowSource(), make_tracker("waar staat dat", "ask_source"))
     assert "nog geen antwoord" in messages[0]["text"]
-    assert events == [SlotSet("topic", "fallback")]
+    assert slots_of(events)["topic"] == "fallback"
 
 
 async def test_followup_duration_in_context():
@@ -106,7 +112,7 @@ async def test_followup_duration_in_context():
         ActionAnswerFollowup(), make_tracker("en hoe lang dan?", "ask_followup_duration", slots={"topic": "bed_rest"})
     )
     assert "2 dagen" in messages[0]["text"]
-    assert events == [SlotSet("topic", "bed_rest")]
+    assert slots_of(events)["topic"] == "bed_rest"
 
 
 async def test_followup_duration_without_context_gives_the_general_course():
@@ -114,7 +120,7 @@ async def test_followup_duration_without_context_gives_the_general_course():
         ActionAnswerFollowup(), make_tracker("hoe lang duurt dat", "ask_followup_duration", slots={"topic": "lifting"})
     )
     assert "4 tot 6 weken" in messages[0]["text"]
-    assert events == [SlotSet("topic", "prognosis")]
+    assert slots_of(events)["topic"] == "prognosis"
 
 
 async def test_low_confidence_offers_the_closest_topics_as_buttons():
@@ -130,7 +136,7 @@ async def test_low_confidence_offers_the_closest_topics_as_buttons():
     buttons = messages[-1]["buttons"]
     assert [b["payload"] for b in buttons] == ["/ask_imaging", "/ask_hernia", "/ask_work", "/out_of_scope"]
     assert messages[0]["text"] == get_knowledge().answers["fallback"].text.strip()
-    assert events == [SlotSet("topic", "fallback")]
+    assert slots_of(events)["topic"] == "fallback"
 
 
 @pytest.mark.parametrize(
@@ -148,10 +154,10 @@ async def test_unusable_input_gets_a_clear_dutch_reply(text, expected):
     messages, events = await run(ActionAnswerTopic(), make_tracker(text, "ask_movement_harmful"))
     assert len(messages) == 1
     assert expected in messages[0]["text"]
-    assert events == [SlotSet("topic", "fallback")]
+    assert slots_of(events)["topic"] == "fallback"
 
 
 async def test_a_button_payload_is_not_treated_as_unusable_input():
     messages, events = await run(ActionAnswerTopic(), make_tracker("/ask_imaging", "ask_imaging"))
     assert messages[0]["text"].startswith(get_knowledge().answers["imaging"].text.strip())
-    assert events == [SlotSet("topic", "imaging")]
+    assert slots_of(events)["topic"] == "imaging"
