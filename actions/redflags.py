@@ -73,6 +73,8 @@ _HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
     ("wat", "moet", "ik", "doen", "als"),
     ("wat", "doe", "je", "als"),
 )
+# Hearsay about people in general ("ik las dat je bij koorts moet bellen") is information.
+_HEARSAY = frozenset({"zei", "zegt", "zeggen", "las", "lees", "gelezen", "gehoord", "hoorde", "staat"})
 # In a question these also make a mention hypothetical: "is het erg als ik koorts heb?".
 _QUESTION_CONDITIONS = frozenset({"als", "wanneer", "bij", "indien"})
 _QUESTION_STARTS = frozenset(
@@ -85,7 +87,8 @@ _PEOPLE = (
     "echtgenoot", "echtgenote", "vriendje", "vriendinnetje", "baby", "neef", "nicht",
 )  # fmt: skip
 _PAST = (
-    ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("jaren", "geleden"), ("jaar", "geleden"),
+    ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("vorige", "zomer"), ("vorige", "winter"),
+    ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"), ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",),
 )  # fmt: skip
@@ -502,6 +505,9 @@ class RedFlagDetector:
         before = clause_start + start
         if any(_contains(sentence, phrase, before) for phrase in _HYPOTHETICAL):
             return HYPOTHETICAL
+        heard = [i for i, token in enumerate(sentence[:before]) if token in _HEARSAY]
+        if heard and "je" in sentence[heard[-1] :] and not _SELF.intersection(sentence[heard[-1] :]):
+            return HYPOTHETICAL  # "mijn buurman zei dat je bij een doof gevoel meteen moet bellen"
         if is_question:
             if _QUESTION_CONDITIONS.intersection(sentence[:before]):
                 return HYPOTHETICAL

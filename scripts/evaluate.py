@@ -14,7 +14,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "nlu"
-RED_FLAG_CASES = ROOT / "tests" / "red_flag_cases.yml"
+# The table the detector was developed against (also a pytest), and a set written blind, apart
+# from the patterns and that table, which measures how it does on messages it was not tuned on.
+RED_FLAG_SETS = (
+    (ROOT / "tests" / "red_flag_cases.yml", "development table"),
+    (ROOT / "tests" / "red_flag_heldout.yml", "held-out set"),
+)
 OUT = ROOT / "results" / "nlu"
 MODEL = ROOT / "models" / "backbot.tar.gz"
 
@@ -50,31 +55,30 @@ def main() -> int:
 
 
 def evaluate_red_flags() -> None:
-    """Prints recall on reports and the false-alarm rate on everything else."""
+    """Prints recall on reports and the false-alarm rate on non-reports, per red-flag test set."""
     import yaml
 
     sys.path.insert(0, str(ROOT))
     from actions.config import get_detector
 
     detector = get_detector()
-    cases = yaml.safe_load(RED_FLAG_CASES.read_text(encoding="utf-8"))["cases"]
-    reports = [c for c in cases if c["tier"] != "none"]
-    others = [c for c in cases if c["tier"] == "none"]
 
     def found(text: str) -> str:
         assessment = detector.assess(text)
         return assessment.tier or ("crisis" if assessment.crisis else "none")
 
-    caught = [c for c in reports if found(c["text"]) != "none"]
-    exact = [c for c in cases if found(c["text"]) == c["tier"]]
-    alarms = [c for c in others if found(c["text"]) != "none"]
-    print(f"\nRed flags ({RED_FLAG_CASES.relative_to(ROOT)}: {len(reports)} reports, {len(others)} non-reports)")
-    print(f"  recall on reports        {len(caught) / len(reports):.3f}  ({len(caught)}/{len(reports)})")
-    print(f"  false-alarm rate         {len(alarms) / len(others):.3f}  ({len(alarms)}/{len(others)})")
-    print(f"  exact tier               {len(exact) / len(cases):.3f}  ({len(exact)}/{len(cases)})")
-    for case in [c for c in cases if found(c["text"]) != c["tier"]]:
-        print(f"    expected {case['tier']:<13} got {found(case['text']):<13} {case['text'][:70]}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    for path, what in RED_FLAG_SETS:
+        if not path.exists():
+            continue
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        reports = [c for c in cases if c["tier"] != "none"]
+        others = [c for c in cases if c["tier"] == "none"]
+        caught = [c for c in reports if found(c["text"]) != "none"]
+        exact = [c for c in cases if found(c["text"]) == c["tier"]]
+        alarms = [c for c in others if found(c["text"]) != "none"]
+        print(f"\nRed flags, {what} ({path.relative_to(ROOT)}: {len(reports)} reports, {len(others)} non-reports)")
+        print(f"  recall on reports        {len(caught) / len(reports):.3f}  ({len(caught)}/{len(reports)})")
+        print(f"  false-alarm rate         {len(alarms) / len(others):.3f}  ({len(alarms)}/{len(others)})")
+        print(f"  exact tier               {len(exact) / len(cases):.3f}  ({len(exact)}/{len(cases)})")
+        for case in [c for c in cases if found(c["text"]) != c["tier"]]:
+            print(f"    expected {case['tier']:<13} got {found(case['text']):<13} {case['text'][:70]}")
