@@ -33,7 +33,8 @@ def slots_of(events):
 
 
 async def test_emergency_is_escalated_with_what_was_recognised_and_next_step(handoffs):
-    texts, _, events = await run(ActionEscalate(), make_tracker("ik kan sinds gisteren niet plassen", "report_red_flag"))
+    tracker = make_tracker("ik kan sinds gisteren niet plassen", "report_red_flag")
+    texts, _, events = await run(ActionEscalate(), tracker)
     reply = "\n".join(texts)
     assert "U schrijft dat u niet of moeilijk kunt plassen" in reply
     assert "huisarts" in reply and "huisartsenpost" in reply
@@ -47,7 +48,8 @@ async def test_emergency_is_escalated_with_what_was_recognised_and_next_step(han
 
 
 async def test_a_red_flag_is_escalated_whatever_the_intent(handoffs):
-    texts, _, events = await run(ActionAnswerTopic(), make_tracker("mag ik sporten? ik heb 39 graden koorts", "ask_sports"))
+    tracker = make_tracker("mag ik sporten? ik heb 39 graden koorts", "ask_sports")
+    texts, _, events = await run(ActionAnswerTopic(), tracker)
     assert slots_of(events)["red_flag_tier"] == "same_day"
     assert any("vandaag" in text for text in texts)
 
