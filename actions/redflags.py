@@ -6,6 +6,7 @@ data/knowledge/red_flags.yml; see the header of that file for the pattern syntax
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,11 +85,12 @@ _SELF = frozenset({"ik", "me", "mij", "mijn", "mn", "m", "we", "wij", "ons", "on
 _PEOPLE = (
     "vader", "moeder", "man", "vrouw", "partner", "vriend", "vriendin", "zoon", "dochter", "kind", "opa", "oma",
     "broer", "zus", "buurman", "buurvrouw", "collega", "schoonvader", "schoonmoeder", "tante", "oom", "pa", "ma",
-    "echtgenoot", "echtgenote", "vriendje", "vriendinnetje", "baby", "neef", "nicht",
+    "echtgenoot", "echtgenote", "vriendje", "vriendinnetje", "baby", "neef", "nicht", "dochtertje", "zoontje",
+    "kindje", "schoonzoon", "schoondochter", "kleinzoon", "kleindochter",
 )  # fmt: skip
 _PAST = (
     ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("vorige", "zomer"), ("vorige", "winter"),
-    ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"), ("afgelopen", "zomer"),
+    ("vorige", "week"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"), ("afgelopen", "zomer"),
     ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",),
@@ -96,6 +98,7 @@ _PAST = (
 _RESOLVED = (
     ("nu", "niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
     ("inmiddels", "weg"), ("weer", "goed"), ("over", "gegaan"), ("overgegaan",), ("hersteld",),
+    ("sindsdien", "prima"), ("sindsdien", "goed"), ("de", "oude"),
 )  # fmt: skip
 _PAST_VERBS = frozenset({"gehad", "had", "was", "waren", "hadden"})
 # Words that make a clause about now, whatever past it also mentions: "vorige maand geopereerd en nu koorts".
@@ -121,89 +124,89 @@ _PRESENT = frozenset(
 _YOUNGER = re.compile(r"\btoen ik (\d+|jong|klein|kind|jonger)\b")
 
 
+class Clause:
+    """Tokens of a clause joined by single spaces, with each token's start offset (for regexes)."""
+
+    __slots__ = ("tokens", "text", "starts")
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        """Joins the tokens once."""
+        self.tokens = list(tokens)
+        self.text = " ".join(self.tokens)
+        self.starts: List[int] = []
+        offset = 0
+        for token in self.tokens:
+            self.starts.append(offset)
+            offset += len(token) + 1
+
+    def index_at(self, offset: int) -> int:
+        """The index of the token that starts at `offset`."""
+        return bisect.bisect_right(self.starts, offset) - 1
+
+
 @dataclass(frozen=True)
 class Pattern:
-    """A compiled pattern: per token a test, with allowed gaps before it."""
+    """A pattern compiled to one regular expression over the space-joined tokens of a clause.
+
+    Each word of the pattern is a capture group, so the tokens it matched are known; a `~` gap
+    is a lazy run of at most N tokens, so the first (leftmost, shortest) match is found.
+    """
 
     source: str
-    steps: Tuple[Tuple[int, object], ...]  # (max gap before, matcher)
+    regex: re.Pattern
 
-    def match(self, tokens: Sequence[str]) -> Optional[Tuple[int, int, FrozenSet[int]]]:
+    def match(self, tokens: Sequence[str] | Clause) -> Optional[Tuple[int, int, FrozenSet[int]]]:
         """Returns (start, end, indices of the tokens the pattern's words matched) or None.
 
         Words that fell in a `~` gap are not in the indices: a negation there still counts.
         """
-        for start in range(len(tokens)):
-            matched = self._match_from(tokens, start, 0)
-            if matched is not None:
-                return start, matched[-1] + 1, frozenset(matched)
-        return None
-
-    def _match_from(self, tokens: Sequence[str], position: int, step: int) -> Optional[Tuple[int, ...]]:
-        if step == len(self.steps):
-            return ()
-        gap, matcher = self.steps[step]
-        if step == 0:
-            gap = 0
-        for skip in range(gap + 1):
-            index = position + skip
-            if index >= len(tokens):
-                return None
-            if _token_matches(matcher, tokens[index]):
-                rest = self._match_from(tokens, index + 1, step + 1)
-                if rest is not None:
-                    return (index, *rest)
-        return None
+        clause = tokens if isinstance(tokens, Clause) else Clause(tokens)
+        found = self.regex.search(clause.text)
+        if found is None:
+            return None
+        literal = frozenset(clause.index_at(found.start(group)) for group in range(1, self.regex.groups + 1))
+        return min(literal), max(literal) + 1, literal
 
 
-def _token_matches(alternatives: object, token: str) -> bool:
-    for alternative in alternatives:  # type: ignore[attr-defined]
-        if isinstance(alternative, tuple):
-            _, low, high = alternative
-            try:
-                if low <= float(token.replace(",", ".")) <= high:
-                    return True
-            except ValueError:
-                continue
-        elif alternative.endswith("*"):
-            if token.startswith(alternative[:-1]):
-                return True
-        elif token == alternative:
-            return True
-    return False
+def _alternative_regex(part: str) -> str:
+    number = re.fullmatch(r"#(\d+)-(\d+)", part)
+    if number:
+        low, high = int(number.group(1)), int(number.group(2))
+        if low > high:
+            raise ValueError(f"number range {part} is empty")
+        if high - low > 500:
+            raise ValueError(f"number range {part} is too wide")
+        return "(?:" + "|".join(str(n) for n in range(low, high + 1)) + r")(?:[.,]\d+)?"
+    folded = fold(part)
+    if not re.fullmatch(r"[a-z0-9]+\*?", folded):
+        raise ValueError(f"'{part}' is not a word, word*, #A-B or a list of those joined by |")
+    if folded.endswith("*"):
+        return re.escape(folded[:-1]) + r"\S*"
+    return re.escape(folded)
 
 
 def compile_pattern(source: str) -> Pattern:
     """Compiles the pattern syntax of red_flags.yml; raises ValueError with the reason."""
-    steps: List[Tuple[int, object]] = []
-    gap = 0
     words = source.split()
     if not words:
         raise ValueError("empty pattern")
+    parts: List[str] = []
+    gap = 0
     for word in words:
         gap_match = re.fullmatch(r"~([1-9]?)", word)
         if gap_match:
-            if not steps:
+            if not parts:
                 raise ValueError("a pattern cannot start with ~")
             gap = int(gap_match.group(1) or MAX_GAP)
             continue
-        alternatives: List[object] = []
-        for part in word.split("|"):
-            number = re.fullmatch(r"#(\d+)-(\d+)", part)
-            if number:
-                low, high = float(number.group(1)), float(number.group(2))
-                if low > high:
-                    raise ValueError(f"number range {part} is empty")
-                alternatives.append(("#", low, high))
-            elif re.fullmatch(r"[a-z0-9]+\*?", fold(part)):
-                alternatives.append(fold(part))
-            else:
-                raise ValueError(f"'{part}' is not a word, word*, #A-B or a list of those joined by |")
-        steps.append((gap, tuple(alternatives)))
+        step = "(" + "|".join(_alternative_regex(part) for part in word.split("|")) + r")(?!\S)"
+        if parts:
+            step = (r"(?: \S+){0,%d}? " % gap if gap else " ") + step
+        parts.append(step)
         gap = 0
     if gap:
         raise ValueError("a pattern cannot end with ~")
-    return Pattern(source=source, steps=tuple(steps))
+    return Pattern(source=source, regex=re.compile(r"(?<!\S)" + "".join(parts)))
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,7 @@ class Flag:
     history: bool = False
     topic: str = ""
     excludes: Tuple[Pattern, ...] = ()
+    screen: Optional[re.Pattern] = None  # all patterns in one regex: a quick "could it match?"
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,7 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 history=entry.data.get("history") is True,
                 topic=entry.text("topic", required=tier == "yellow"),
                 excludes=tuple(excludes),
+                screen=re.compile("|".join(f"(?:{pattern.regex.pattern})" for pattern in patterns)),
             )
         )
     ids = {flag.id for flag in flags}
@@ -459,17 +464,25 @@ class RedFlagDetector:
         # First clause by clause; then, for flags not mentioned in any single clause, once more
         # over the clauses joined across commas ("'s ochtends het ergst, dan een hele tijd stijf").
         joined = [token for part in _clauses(_CLAUSE_BREAK.sub(" ", sentence)) for token in part]
-        passes = [(clause, False) for clause in clause_list] + [(joined, True)]
+        passes = [(clause, False) for clause in clause_list]
+        if len(clause_list) > 1:
+            passes.append((joined, True))
+        whole = Clause(all_tokens)
+        joined_clause = Clause(joined)
+        # A flag that cannot match the joined clauses cannot match any single clause either.
+        candidates = [
+            flag for flag in self.rules.flags if flag.screen is None or flag.screen.search(joined_clause.text)
+        ]
+        candidates = [flag for flag in candidates if not any(pattern.match(whole) for pattern in flag.excludes)]
         for tokens, second_pass in passes:
+            clause = joined_clause if second_pass else Clause(tokens)
             position = 0 if second_pass else _find_sublist(all_tokens, tokens, offset)
             if not second_pass:
                 offset = position + len(tokens)
-            for flag in self.rules.flags:
+            for flag in candidates:
                 if second_pass and flag.id in found:
                     continue
-                if any(pattern.match(all_tokens) for pattern in flag.excludes):
-                    continue
-                spans = [span for span in (pattern.match(tokens) for pattern in flag.patterns) if span]
+                spans = [span for span in (pattern.match(clause) for pattern in flag.patterns) if span]
                 if not spans:
                     continue
                 statuses = {

@@ -14,11 +14,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "tests" / "nlu"
-# The table the detector was developed against (also a pytest), and a set written blind, apart
-# from the patterns and that table, which measures how it does on messages it was not tuned on.
+# The table the detector was developed against (also a pytest); a first blind set (written apart
+# from the patterns; its misses were then used to improve them, so it is no longer blind); and a
+# second blind set, written after those improvements and never used to change the detector.
 RED_FLAG_SETS = (
     (ROOT / "tests" / "red_flag_cases.yml", "development table"),
-    (ROOT / "tests" / "red_flag_heldout.yml", "held-out set"),
+    (ROOT / "tests" / "red_flag_heldout.yml", "first blind set (since used for fixes)"),
+    (ROOT / "tests" / "red_flag_blind2.yml", "second blind set"),
 )
 OUT = ROOT / "results" / "nlu"
 MODEL = ROOT / "models" / "backbot.tar.gz"
