@@ -90,8 +90,8 @@ _PEOPLE = (
 )  # fmt: skip
 _PAST = (
     ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("vorige", "zomer"), ("vorige", "winter"),
-    ("vorige", "week"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"), ("afgelopen", "zomer"),
-    ("jaren", "geleden"), ("jaar", "geleden"),
+    ("vorige", "week"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"),
+    ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",),
 )  # fmt: skip
