@@ -63,7 +63,7 @@ class ActionStartSafetyCheck(Action):
         return [SlotSet(slot, None) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
 
 
-def _remaining(tracker: Tracker, current: str) -> List[str]:
+def _remaining(current: str) -> List[str]:
     """The check slots after `current` (the questions not yet asked)."""
     return CHECK_SLOTS[CHECK_SLOTS.index(current) + 1 :]
 
@@ -80,19 +80,20 @@ class ValidateSafetyCheckForm(FormValidationAction):
         """Action name in the domain."""
         return "validate_safety_check_form"
 
-    def _finish(self, tracker: Tracker, slot: str, value: str) -> Dict[str, Any]:
-        return {slot: value, **{later: SKIPPED for later in _remaining(tracker, slot)}}
+    @staticmethod
+    def _finish(slot: str, value: str) -> Dict[str, Any]:
+        return {slot: value, **{later: SKIPPED for later in _remaining(slot)}}
 
     def _answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         knowledge = get_knowledge()
         text = latest_text(tracker)
         intent = latest_intent(tracker)
         if intent == "stop_check":
-            return self._finish(tracker, slot, STOPPED)
+            return self._finish(slot, STOPPED)
         assessment = get_detector().assess(strip_payload(text), previous_flags(tracker))
         if assessment.tier or assessment.crisis:
             answer = classify_answer(text)
-            return self._finish(tracker, slot, YES if answer == YES else SKIPPED)
+            return self._finish(slot, YES if answer == YES else SKIPPED)
         if slot == "check_duration":
             return {slot: str(value).strip() or None}
         answer = classify_answer(text)
@@ -106,44 +107,21 @@ class ValidateSafetyCheckForm(FormValidationAction):
             dispatcher.utter_message(text=knowledge.message("check_unclear"))
             return {slot: None}
         if answer == YES:
-            return self._finish(tracker, slot, YES)
+            return self._finish(slot, YES)
         return {slot: answer}
 
-    async def validate_check_bladder(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Bladder and bowel."""
-        return self._answer("check_bladder", slot_value, dispatcher, tracker)
+    def __getattr__(self, name: str) -> Any:
+        """Serves `validate_<slot>` for every question of the check (rasa-sdk looks them up by name)."""
+        slot = name[len("validate_") :]
+        if not name.startswith("validate_") or slot not in CHECK_SLOTS:
+            raise AttributeError(name)
 
-    async def validate_check_saddle(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Numbness in the saddle area."""
-        return self._answer("check_saddle", slot_value, dispatcher, tracker)
+        async def validate(
+            slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        ) -> Dict[str, Any]:
+            return self._answer(slot, slot_value, dispatcher, tracker)
 
-    async def validate_check_leg_weakness(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """A leg or foot quickly getting weaker."""
-        return self._answer("check_leg_weakness", slot_value, dispatcher, tracker)
-
-    async def validate_check_fever(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """Fever or feeling very ill."""
-        return self._answer("check_fever", slot_value, dispatcher, tracker)
-
-    async def validate_check_fall(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """A fall or accident."""
-        return self._answer("check_fall", slot_value, dispatcher, tracker)
-
-    async def validate_check_duration(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        """How long, and whether it gets worse (free text, read for red flags)."""
-        return self._answer("check_duration", slot_value, dispatcher, tracker)
+        return validate
 
 
 def _texts_since_start(tracker: Tracker) -> List[str]:
