@@ -85,6 +85,8 @@ class ValidateSafetyCheckForm(FormValidationAction):
         return {slot: value, **{later: SKIPPED for later in _remaining(slot)}}
 
     def _answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
+        if value is None:
+            return {slot: None}  # the form validates every still-empty slot when it starts
         knowledge = get_knowledge()
         text = latest_text(tracker)
         intent = latest_intent(tracker)

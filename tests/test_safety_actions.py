@@ -242,3 +242,13 @@ async def test_notification_is_retried_and_a_failure_recorded(tmp_path):
     finally:
         await runner.cleanup()
         await asyncio.sleep(0)
+
+
+async def test_empty_slots_at_the_start_of_the_check_stay_empty_and_silent():
+    """When the form starts, Rasa validates every empty slot: nothing may be filled or said."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("ik heb rugpijn", "describe_back_pain", slots={"requested_slot": None})
+    tracker.events += [{"event": "slot", "name": slot, "value": None} for slot in CHECK_SLOTS]
+    events = await ValidateSafetyCheckForm().run(dispatcher, tracker, FORM_DOMAIN)
+    assert all(value is None for value in slots_of(events).values())
+    assert dispatcher.messages == []

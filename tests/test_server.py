@@ -166,3 +166,51 @@ def test_malformed_requests_get_a_4xx_and_the_server_stays_up(server, body, stat
     got, _ = post(f"{server.rasa_url}/webhooks/rest/webhook", body)
     assert got == status
     assert say(server, new_sender(), "hoi")[0] == 200
+
+
+def test_red_flag_over_rest_is_escalated_and_handed_off(server):
+    sender = new_sender()
+    status, replies = say(server, sender, "mag ik hockeyen? ik kan sinds vanochtend niet meer plassen")
+    assert status == 200
+    text = "\n".join(r.get("text", "") for r in replies)
+    assert "U schrijft dat u niet of moeilijk kunt plassen" in text
+    assert "huisartsenpost" in text
+    state = tracker(server, sender)
+    assert state["slots"]["red_flag_tier"] == "emergency"
+    assert state["latest_message"]["intent"]["name"] == "report_red_flag"
+    assert state["latest_message"]["red_flags"]["tier"] == "emergency"
+
+
+def test_question_about_a_warning_sign_is_information(server):
+    sender = new_sender()
+    status, replies = say(server, sender, "wat als ik niet meer kan plassen?")
+    assert status == 200
+    state = tracker(server, sender)
+    assert state["slots"]["red_flag_tier"] is None
+    assert state["slots"]["topic"] == "when_to_see_gp"
+
+
+def test_safety_check_over_rest(server):
+    sender = new_sender()
+    status, replies = say(server, sender, "ik heb sinds gisteren last van mijn onderrug")
+    texts = [r.get("text", "") for r in replies]
+    assert any("plassen" in t for t in texts), texts
+    assert [b["payload"] for b in replies[-1]["buttons"]] == ["/affirm", "/deny", "/dont_know"]
+    for answer in ["/deny", "nee", "nee hoor", "/deny", "nee"]:
+        status, replies = say(server, sender, answer)
+        assert status == 200 and replies
+    status, replies = say(server, sender, "sinds gisteren, het gaat al iets beter")
+    text = "\n".join(r.get("text", "") for r in replies)
+    assert "2 dagen" in text, text
+    state = tracker(server, sender)
+    assert state["active_loop"] == {} or state["active_loop"].get("name") is None
+    assert state["slots"]["topic"] == "safety_check"
+
+
+def test_yes_in_the_safety_check_escalates_at_once(server):
+    sender = new_sender()
+    say(server, sender, "au mijn rug, zit helemaal vast")
+    status, replies = say(server, sender, "ja")
+    text = "\n".join(r.get("text", "") for r in replies)
+    assert "Bel nu de huisarts" in text, text
+    assert tracker(server, sender)["slots"]["red_flag_tier"] == "emergency"
