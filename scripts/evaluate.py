@@ -84,3 +84,7 @@ def evaluate_red_flags() -> None:
         print(f"  exact tier               {len(exact) / len(cases):.3f}  ({len(exact)}/{len(cases)})")
         for case in [c for c in cases if found(c["text"]) != c["tier"]]:
             print(f"    expected {case['tier']:<13} got {found(case['text']):<13} {case['text'][:70]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
