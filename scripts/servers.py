@@ -25,6 +25,8 @@ VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "backbot.tar.gz"
 RUN_DIR = ROOT / "run"
 START_TIMEOUT_S = 180
+# endpoints.yml: embedded SQLite; endpoints.production.yml: PostgreSQL and Redis.
+ENDPOINTS = os.environ.get("BACKBOT_ENDPOINTS", "endpoints.yml")
 
 
 def _credentials() -> Path:
@@ -84,7 +86,7 @@ class Servers:
         self.tracker_db.parent.mkdir(parents=True, exist_ok=True)
         args = [
             str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-            "--endpoints", "endpoints.yml", "--credentials", str(_credentials()),
+            "--endpoints", ENDPOINTS, "--credentials", str(_credentials()),
             "--enable-api", "--cors", "*",
         ]  # fmt: skip
         if self.token:
@@ -192,7 +194,7 @@ def shell() -> int:
     try:
         servers.wait_ready(["actions"])
         args = [
-            str(VENV_BIN / "rasa"), "shell", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+            str(VENV_BIN / "rasa"), "shell", "--model", str(MODEL), "--endpoints", ENDPOINTS,
             "--port", str(servers.rasa_port + 1),
         ]  # fmt: skip
         return subprocess.call(args, cwd=ROOT, env=servers._env())
