@@ -158,8 +158,13 @@ class Servers:
         self.stop()
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # stop the servers as on Ctrl-C, also when a supervisor sends SIGTERM
+
+
 def run() -> int:
-    """Runs both servers until Ctrl-C and prints where to chat."""
+    """Runs both servers until Ctrl-C (or SIGTERM) and prints where to chat."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     servers = Servers()
     print("==> Starting the action server and the Rasa server (logs in run/) ...", flush=True)
     with servers:
