@@ -94,14 +94,8 @@ class ReplyAction(Action, ABC):
         reply = input_problem_reply(knowledge, problem) if problem else self.reply(tracker)
         if assessment.yellow and not problem:
             reply = with_reassurance(knowledge, get_practice(), reply, assessment, text)
-        offer = (
-            self.offers_safety_check
-            and reply.medical
-            and bool(
-                assessment.reported(("context",))
-                and any(f.flag == OWN_PAIN_FLAG for f in assessment.reported(("context",)))
-            )
-        )
+        own_pain = any(f.flag == OWN_PAIN_FLAG for f in assessment.reported(("context",)))
+        offer = self.offers_safety_check and reply.medical and own_pain
         for index, message in enumerate(reply.texts):
             last = index == len(reply.texts) - 1 and not offer
             dispatcher.utter_message(text=message, buttons=reply.buttons if last else [])
