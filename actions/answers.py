@@ -20,7 +20,7 @@ from actions.compose import (
 )
 from actions.config import get_detector, get_handoff_service, get_knowledge, get_practice
 from actions.handoff import new_handoff
-from actions.redflags import RED_TIERS, Assessment
+from actions.redflags import RED_TIERS, RESOLVED, Assessment, describe
 from actions.safety import escalation_reply, highest_tier, yes_no_buttons
 from actions.text import classify_input
 
@@ -101,6 +101,10 @@ class ReplyAction(Action, ABC):
             dispatcher.utter_message(text=message, buttons=reply.buttons if last else [])
         if offer:
             dispatcher.utter_message(text=knowledge.message("check_offer"), buttons=yes_no_buttons(knowledge)[:2])
+        resolved = [f for f in assessment.findings if f.status == RESOLVED and f.tier in RED_TIERS]
+        if resolved and not problem:
+            what = describe(get_detector().rules, resolved, knowledge.message("and"))
+            dispatcher.utter_message(text=knowledge.message("resolved_check", what=what))
         if reply.handoff:
             get_handoff_service().hand_off(new_handoff(tracker.sender_id, reply.handoff, None, text))
             dispatcher.utter_message(text=knowledge.message("handoff_human"))

@@ -55,6 +55,7 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "handoff_human": frozenset(),
     "crisis": frozenset({"crisis_line", "emergency_number"}),
     "safety_net": frozenset(),
+    "resolved_check": frozenset({"what"}),
     "yellow_intro": frozenset(),
     "check_intro": frozenset(),
     "check_offer": frozenset(),

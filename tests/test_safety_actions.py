@@ -252,3 +252,13 @@ async def test_empty_slots_at_the_start_of_the_check_stay_empty_and_silent():
     events = await ValidateSafetyCheckForm().run(dispatcher, tracker, FORM_DOMAIN)
     assert all(value is None for value in slots_of(events).values())
     assert dispatcher.messages == []
+
+
+async def test_a_resolved_red_flag_is_not_escalated_but_checked_once(handoffs):
+    texts, _, events = await run(
+        ActionAnswerTopic(), make_tracker("vorig jaar koorts gehad, nu niet meer. mag ik sporten?", "ask_sports")
+    )
+    assert "red_flag_tier" not in slots_of(events)
+    assert slots_of(events)["topic"] == "sports"
+    assert texts[-1].startswith("U schrijft dat dit eerder speelde: dat u koorts")
+    assert handoffs.store.recent() == []
