@@ -1,4 +1,7 @@
-"""Actions that answer from the knowledge file: topics, follow-ups, sources and unclear messages."""
+"""Actions that answer from the knowledge file, after the red-flag check.
+
+Topics, follow-ups, sources and unclear messages; a reported red flag is escalated instead.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +46,9 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
 
 def strip_payload(text: str) -> str:
     """Returns the words after a button payload ("/ask_imaging ik kan niet plassen" -> the words)."""
-    return text.split(maxsplit=1)[1] if text.startswith("/") and " " in text else ("" if text.startswith("/") else text)
+    if not text.startswith("/"):
+        return text
+    return text.partition(" ")[2]
 
 
 def previous_flags(tracker: Tracker) -> List[str]:
