@@ -147,7 +147,7 @@ def source_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply:
     lines = [knowledge.message("source_intro")]
     for source_id in answer.sources:
         source = knowledge.sources[source_id]
-        lines.append(knowledge.message("source_line", title=source.title, publisher=source.publisher))
+        lines.append(knowledge.message("source_line", title=source.title, kind=source.kind, publisher=source.publisher))
     return Reply(topic=answer.topic, texts=["\n".join(lines)])
 
 

@@ -39,7 +39,7 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "team_line": frozenset({"name", "specialisations"}),
     "and": frozenset(),
     "source_intro": frozenset(),
-    "source_line": frozenset({"title", "publisher"}),
+    "source_line": frozenset({"title", "kind", "publisher"}),
     "source_practice": frozenset(),
     "source_none": frozenset(),
     "followup_general": frozenset(),
@@ -77,6 +77,7 @@ class Source:
 
     id: str
     title: str
+    kind: str
     publisher: str
     file: str
 
@@ -139,6 +140,7 @@ def load_sources(path: Path) -> Dict[str, Source]:
         source = Source(
             id=entry.text("id"),
             title=entry.text("title"),
+            kind=entry.text("kind"),
             publisher=entry.text("publisher"),
             file=entry.text("file"),
         )

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any, Dict, List
 
+from actions.language import PREFERRED_MODEL, describe_backend, load_dutch
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -17,45 +18,22 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 
-PREFERRED_MODEL = "nl_core_news_sm"
-RULE_BASED_NAME = "spacy-nl-rule-based"
-RULE_BASED_DESCRIPTION = "spaCy rule-based Dutch (tokenizer, stop words, lookup lemmatizer from spacy-lookups-data)"
 BACKEND_FILE = "spacy_backend.json"
 
 
 def load_dutch_language(model_name: str = PREFERRED_MODEL) -> SpacyModel:
-    """Loads the trained Dutch spaCy model, or builds rule-based Dutch when it is not installed.
+    """Loads the Dutch language (see `actions.language.load_dutch`) wrapped for Rasa.
 
-    Args:
-        model_name: name of the installed spaCy package to try first.
-
-    Returns:
-        The language wrapped for Rasa; its `model_name` says which backend is in use
-        (and so enters Rasa's training fingerprint: switching backend retrains).
+    Its `model_name` says which backend is in use and so enters Rasa's training fingerprint:
+    switching backend retrains.
     """
-    import spacy
-
-    try:
-        model = SpacyNLP.load_model(model_name)
-        version = model.model.meta.get("version", "?")
-        model.model_name = f"{model_name}=={version}"
-        return model
-    except Exception as error:  # noqa: BLE001 - any load failure means: use the fallback
-        logger.debug("spaCy model %s not usable: %s", model_name, error)
-
-    nlp = spacy.blank("nl")
-    # Dutch's default lemmatizer mode ("rule") needs POS tags, which a blank pipeline lacks;
-    # the lookup table from spacy-lookups-data needs none.
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return SpacyModel(model=nlp, model_name=f"{RULE_BASED_NAME}=={spacy.about.__version__}")
+    nlp, name = load_dutch(model_name)
+    return SpacyModel(model=nlp, model_name=name)
 
 
 def describe(model: SpacyModel) -> str:
     """Returns a human-readable description of the backend behind `model`."""
-    if model.model_name.startswith(RULE_BASED_NAME):
-        return f"{RULE_BASED_DESCRIPTION}, spaCy {model.model_name.split('==')[1]}"
-    return f"trained spaCy model {model.model_name}"
+    return describe_backend(model.model_name)
 
 
 @DefaultV1Recipe.register(

@@ -1,0 +1,149 @@
+"""Turns Dutch text into search terms: lemmas, folded accents, synonyms and compound parts.
+
+'Moet ik een röntgenfoto laten maken?' and 'is een scan nodig' meet on the term 'foto';
+'rugklachten' also yields 'rug' and 'klacht', so it meets 'klachten aan de rug'.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from actions.text import fold
+
+_INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-/](?=[^\W\d_])")
+_POSSESSIVE = re.compile(r"'s$|'$")
+_KEEP_TOKEN = re.compile(r"^[a-z0-9]{2,}$")
+MIN_HEAD, MIN_TAIL = 3, 4
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One word of a query and the terms that stand for it (the word, its synonym, its compound parts)."""
+
+    word: str
+    terms: Tuple[str, ...]
+
+
+class Analyzer:
+    """Dutch analysis shared by indexing and search, so a question and a passage meet on the same terms.
+
+    Args:
+        nlp: the Dutch spaCy language (see `actions.language.load_dutch`).
+        backend: its backend name, recorded in the index.
+        synonyms: canonical term -> words and phrases that mean the same.
+        stop_words: extra words to ignore besides spaCy's Dutch stop words.
+    """
+
+    def __init__(
+        self,
+        nlp: Any,
+        backend: str,
+        synonyms: Mapping[str, Sequence[str]],
+        stop_words: Iterable[str] = (),
+    ) -> None:
+        """Prepares the synonym table and the lemma lookup (used for compound parts)."""
+        self.nlp = nlp
+        self.backend = backend
+        self.stop_words: FrozenSet[str] = frozenset(fold(w) for w in nlp.Defaults.stop_words) | frozenset(
+            fold(w) for w in stop_words
+        )
+        self._lemmas: Optional[Any] = None
+        if "lemmatizer" in nlp.pipe_names:
+            try:
+                self._lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+            except (KeyError, ValueError):
+                self._lemmas = None
+        self._synonyms: Dict[Tuple[str, ...], str] = {}
+        for canonical, variants in synonyms.items():
+            target = "".join(self._tokens(canonical))
+            for variant in [canonical, *variants]:
+                key = tuple(self._tokens(variant))
+                if key:
+                    self._synonyms[key] = target
+        self._longest = max((len(key) for key in self._synonyms), default=1)
+        self._joined = {"".join(key): target for key, target in self._synonyms.items() if len(key) > 1}
+        self.vocabulary: FrozenSet[str] = frozenset()
+
+    def _lemma(self, word: str) -> str:
+        if self._lemmas is None:
+            return word
+        return self._lemmas.get(word, word)
+
+    def _tokens(self, text: str) -> List[str]:
+        """Lemmas of all words, folded ('Röntgenfoto's' -> 'rontgenfoto', 'a-specifieke' -> 'aspecifiek')."""
+        result = []
+        for token in self.nlp(_INNER_HYPHEN.sub("", text.lower())):
+            if token.is_punct or token.is_space:
+                continue
+            word = _POSSESSIVE.sub("", (token.lemma_ or token.text).lower())
+            if word != token.lower_:
+                word = self._lemma(word)
+            result.append(fold(word))
+        return result
+
+    def words(self, text: str) -> List[str]:
+        """The content words of `text`; a phrase with a synonym ('in bed blijven') becomes one word."""
+        tokens = self._tokens(text)
+        result = []
+        index = 0
+        while index < len(tokens):
+            for size in range(min(self._longest, len(tokens) - index), 1, -1):
+                phrase = tuple(tokens[index : index + size])
+                if phrase in self._synonyms:
+                    result.append("".join(phrase))
+                    index += size
+                    break
+            else:
+                word = tokens[index]
+                index += 1
+                if word not in self.stop_words and _KEEP_TOKEN.match(word):
+                    result.append(word)
+        return result
+
+    def synonym(self, word: str) -> Optional[str]:
+        """The canonical term for a word or joined phrase, if it has one."""
+        return self._synonyms.get((word,)) or self._joined.get(word)
+
+    def split_compound(self, word: str) -> Tuple[str, ...]:
+        """Splits a compound into two known words ('rugklacht' -> 'rug', 'klacht'); () when it is none.
+
+        Known words are those of the indexed leaflets (`vocabulary`); a linking 's' or 'e(n)' is
+        allowed ('bewegingsapparaat' -> 'beweging', 'apparaat').
+        """
+        best: Tuple[str, ...] = ()
+        if len(word) < MIN_HEAD + MIN_TAIL or not self.vocabulary:
+            return best
+        for cut in range(MIN_HEAD, len(word) - MIN_TAIL + 1):
+            head, tail = word[:cut], word[cut:]
+            tail_lemma = fold(self._lemma(tail))
+            if tail_lemma not in self.vocabulary and tail not in self.vocabulary:
+                continue
+            tail = tail_lemma if tail_lemma in self.vocabulary else tail
+            for candidate in (head, head[:-1] if head.endswith("s") else "", head[:-2] if head.endswith("en") else ""):
+                if len(candidate) >= MIN_HEAD and candidate in self.vocabulary:
+                    if not best or min(len(candidate), len(tail)) > min(len(best[0]), len(best[1])):
+                        best = (candidate, tail)
+                    break
+        return best
+
+    def concepts(self, text: str) -> List[Concept]:
+        """The words of `text`, each with the terms that stand for it."""
+        result = []
+        for word in self.words(text):
+            terms = [word]
+            synonym = self.synonym(word)
+            if synonym and synonym != word:
+                terms.append(synonym)
+            for part in self.split_compound(word):
+                terms.append(part)
+                part_synonym = self.synonym(part)
+                if part_synonym:
+                    terms.append(part_synonym)
+            result.append(Concept(word, tuple(dict.fromkeys(terms))))
+        return result
+
+    def terms(self, text: str) -> List[str]:
+        """All search terms of `text` (words, synonyms, compound parts), with repeats."""
+        return [term for concept in self.concepts(text) for term in concept.terms]
