@@ -9,13 +9,13 @@ INSTALLED := $(VENV)/.installed
 MODEL := models/backbot.tar.gz
 # Rasa training data (the knowledge files are read by the actions at run time and need no training).
 TRAIN_DATA := data/nlu data/rules
-TRAIN_INPUTS := config.yml domain.yml $(shell find $(TRAIN_DATA) components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+TRAIN_INPUTS := config.yml domain.yml actions/language.py $(shell find $(TRAIN_DATA) components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train run shell test evaluate bench handoffs lint clean lock
+.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ install: $(INSTALLED) ## Create the Python 3.10 virtualenv and install the pinne
 $(INSTALLED): requirements.txt scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh
 
-check: $(INSTALLED) ## Check the answer, source, message, practice and red-flag files
+check: $(INSTALLED) ## Check the answer, source, message, practice, red-flag and leaflet settings files
 	@$(PY) -m actions.check
 
 validate: check ## Check the data files and Rasa's training data
@@ -40,21 +40,33 @@ $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
 	echo "$$(( $$(date +%s) - start ))" > results/train_seconds.txt
 	@touch $(MODEL)
 
-run: train ## Start the action server and the Rasa server (REST, socket.io, HTTP API)
+ingest: $(INSTALLED) ## Read the leaflet folders (data/knowledge/leaflets.yml) and write the search index
+	@$(PY) -m actions.leaflets.cli ingest
+
+ask: $(INSTALLED) ## What would the assistant answer? make ask Q="helpt een rugbrace?"
+	@$(PY) -m actions.leaflets.cli ingest --if-changed >/dev/null
+	@$(PY) -m actions.leaflets.cli ask "$(Q)"
+
+run: train ## Start the action server and the Rasa server (REST, socket.io, HTTP API, front desk)
+	@$(PY) -m actions.leaflets.cli ingest --if-changed
 	@$(PY) scripts/servers.py run
 
 shell: train ## Chat with the assistant in this terminal
+	@$(PY) -m actions.leaflets.cli ingest --if-changed
 	@$(PY) scripts/servers.py shell
 
-test: validate train ## Run every test: pytest (logic, actions, HTTP) and the test stories
+test: validate train ## Run every test: pytest (logic, actions, leaflets, HTTP) and the test stories
+	$(PY) -m actions.leaflets.cli ingest
 	$(PY) -m pytest
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
 		--fail-on-prediction-errors --no-plot
 
-evaluate: train ## Held-out NLU (accuracy, macro-F1, confusion matrix) and red-flag recall/false alarms
+evaluate: train ## Held-out NLU, red-flag recall/false alarms, leaflet retrieval (hit@1, hit@3, not covered)
 	$(PY) scripts/evaluate.py
+	$(PY) scripts/evaluate_retrieval.py
 
-bench: train ## Latency, throughput, start time, memory and training time
+bench: train ## Latency, throughput, start time, memory, training time and leaflet search time
+	$(PY) scripts/bench_retrieval.py
 	$(PY) scripts/bench.py
 
 handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)

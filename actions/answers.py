@@ -1,10 +1,12 @@
-"""Actions that answer from the knowledge file, after the red-flag check.
+"""Actions that answer from the knowledge file and the leaflets, after the red-flag check.
 
-Topics, follow-ups, sources and unclear messages; a reported red flag is escalated instead.
+Topics, follow-ups, sources, leaflet passages and unclear messages; a reported red flag is
+escalated instead.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional
 
@@ -21,13 +23,25 @@ from actions.compose import (
     suggestion_reply,
     with_reassurance,
 )
-from actions.config import get_detector, get_handoff_service, get_knowledge, get_practice
+from actions.config import get_detector, get_handoff_service, get_knowledge, get_leaflet_index, get_practice
 from actions.handoff import new_handoff
+from actions.leaflets.index import LeafletIndex
+from actions.leaflets.replies import (
+    LEAFLET_TOPIC,
+    Position,
+    not_covered_reply,
+    passage_reply,
+    read_more_reply,
+    source_of_passage,
+)
 from actions.redflags import RED_TIERS, RESOLVED, Assessment, describe
 from actions.safety import escalation_reply, highest_tier, yes_no_buttons
 from actions.text import classify_input
 
+logger = logging.getLogger(__name__)
+
 TOPIC_SLOT = "topic"
+PASSAGE_SLOT = "leaflet_passage"
 RED_FLAG_TIER_SLOT = "red_flag_tier"
 RED_FLAGS_SLOT = "red_flags_reported"
 OFFER_SLOT = "safety_check_offered"
@@ -113,7 +127,8 @@ class ReplyAction(Action, ABC):
         if reply.handoff:
             get_handoff_service().hand_off(new_handoff(tracker.sender_id, reply.handoff, None, text))
             dispatcher.utter_message(text=knowledge.message("handoff_human"))
-        return [SlotSet(TOPIC_SLOT, reply.topic), SlotSet(OFFER_SLOT, offer)]
+        events: List[EventType] = [SlotSet(TOPIC_SLOT, reply.topic), SlotSet(OFFER_SLOT, offer)]
+        return events + [SlotSet(name, value) for name, value in reply.slots.items()]
 
     offers_safety_check = False
 
@@ -144,8 +159,15 @@ class ActionShowSource(ReplyAction):
         return "action_show_source"
 
     def reply(self, tracker: Tracker) -> Reply:
-        """Names the sources of the topic in the `topic` slot."""
-        return source_reply(get_knowledge(), tracker.get_slot(TOPIC_SLOT))
+        """Names the sources of the topic in the `topic` slot, or the leaflet of the passage just quoted."""
+        knowledge = get_knowledge()
+        if tracker.get_slot(TOPIC_SLOT) == LEAFLET_TOPIC:
+            index = leaflet_index_or_none()
+            reply = index and source_of_passage(knowledge, index, Position.decode(tracker.get_slot(PASSAGE_SLOT)))
+            if reply:
+                reply.slots[PASSAGE_SLOT] = tracker.get_slot(PASSAGE_SLOT)
+                return reply
+        return source_reply(knowledge, tracker.get_slot(TOPIC_SLOT))
 
 
 class ActionAnswerFollowup(ReplyAction):
@@ -160,17 +182,61 @@ class ActionAnswerFollowup(ReplyAction):
         return followup_duration_reply(get_knowledge(), tracker.get_slot(TOPIC_SLOT))
 
 
-class ActionAskRephrase(ReplyAction):
-    """Low NLU confidence: asks to rephrase and offers the closest topics as buttons."""
+class ActionAnswerFromLeaflets(ReplyAction):
+    """No topic fits (low NLU confidence or out of scope): quotes the best leaflet passage, or says honestly
+    that the leaflets do not cover the question and how to reach the practice."""
+
+    offers_safety_check = True
 
     def name(self) -> str:
         """Action name in the domain."""
-        return "action_ask_rephrase"
+        return "action_answer_from_leaflets"
 
     def reply(self, tracker: Tracker) -> Reply:
-        """Suggests the best-ranked intents that have an answer."""
+        """Searches the leaflets; a message without content words gets the rephrase or out-of-scope answer."""
+        knowledge, practice = get_knowledge(), get_practice()
+        question = strip_payload(latest_text(tracker))
+        index = leaflet_index_or_none()
+        if index is not None and question.strip():
+            hits = index.search(question, limit=1)
+            if hits and hits[0].confidence >= index.settings.min_confidence:
+                reply, position = passage_reply(knowledge, index, hits[0].passage)
+                reply.slots[PASSAGE_SLOT] = position.encode()
+                return reply
+            if index.analyzer.concepts(question):
+                return not_covered_reply(knowledge, practice, question)
+        if latest_intent(tracker) == "out_of_scope":
+            return answer_reply(knowledge, practice, knowledge.answers["out_of_scope"], question)
         ranking = [
             (item.get("name"), item.get("confidence", 0.0))
             for item in tracker.latest_message.get("intent_ranking") or []
         ]
-        return suggestion_reply(get_knowledge(), get_practice(), ranking)
+        return suggestion_reply(knowledge, practice, ranking)
+
+
+class ActionReadMore(ReplyAction):
+    """"Meer lezen": the rest of the quoted passage, then the next passage of the same leaflet."""
+
+    def name(self) -> str:
+        """Action name in the domain."""
+        return "action_read_more"
+
+    def reply(self, tracker: Tracker) -> Reply:
+        """Goes on from the position in the `leaflet_passage` slot."""
+        knowledge = get_knowledge()
+        index = leaflet_index_or_none()
+        if index is None:
+            return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_nothing_to_read")])
+        reply, position = read_more_reply(knowledge, index, Position.decode(tracker.get_slot(PASSAGE_SLOT)))
+        if position is not None:
+            reply.slots[PASSAGE_SLOT] = position.encode()
+        return reply
+
+
+def leaflet_index_or_none() -> Optional[LeafletIndex]:
+    """The leaflet index, or None (logged) when it cannot be built: the chat goes on without leaflet answers."""
+    try:
+        return get_leaflet_index()
+    except Exception:  # noqa: BLE001 - a broken leaflet setup must not break the conversation
+        logger.exception("Leaflet search is unavailable")
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from actions.config import KNOWLEDGE_DIR, get_detector, get_knowledge, get_practice
+from actions.config import KNOWLEDGE_DIR, get_detector, get_knowledge, get_leaflet_settings, get_practice, leaflet_folders
 from actions.datafile import DataFileError
 
 
@@ -14,6 +14,7 @@ def main() -> int:
         knowledge = get_knowledge()
         practice = get_practice()
         detector = get_detector()
+        leaflets = get_leaflet_settings()
     except DataFileError as error:
         print(f"ERROR in the assistant's data files:\n  {error}", file=sys.stderr)
         return 1
@@ -23,7 +24,8 @@ def main() -> int:
         f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, "
         f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
         f"{locations} locations and {team} team members, {len(detector.rules.flags)} red/yellow flags with "
-        f"{sum(len(f.patterns) for f in detector.rules.flags)} patterns."
+        f"{sum(len(f.patterns) for f in detector.rules.flags)} patterns, "
+        f"leaflet folders {', '.join(str(f) for f in leaflet_folders(leaflets))} with {len(leaflets.synonyms)} synonym groups."
     )
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from actions.knowledge import Answer, Knowledge
 from actions.practice import Location, Practice, PracticeConfig, find_locations, find_practice, find_specialists
@@ -23,6 +23,8 @@ class Reply:
     medical: bool = False
     # "human" when the front desk must be told (the patient asked for a person).
     handoff: Optional[str] = None
+    # Further slots to set (e.g. where a reader is in the leaflets).
+    slots: Dict[str, Any] = field(default_factory=dict)
 
 
 def join_names(names: Sequence[str], and_word: str) -> str:

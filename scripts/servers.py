@@ -61,6 +61,7 @@ class Servers:
         env = dict(os.environ)
         env["BACKBOT_ACTION_URL"] = f"{self.actions_url}/webhook"
         env["BACKBOT_TRACKER_DB"] = str(self.tracker_db)
+        env["BACKBOT_RASA_URL"] = self.rasa_url
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONWARNINGS", "ignore")
         return env
@@ -76,7 +77,7 @@ class Servers:
         """Starts the rasa-sdk action server."""
         self._spawn(
             "actions",
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            [sys.executable, str(ROOT / "scripts" / "action_server.py"), "--port", str(self.actions_port)],
         )
 
     def start_rasa(self) -> None:
@@ -146,10 +147,17 @@ class Servers:
 
     def language_backend(self) -> str:
         """Returns the Dutch spaCy backend the Rasa server reported at start-up."""
-        path = self.log_dir / "rasa.log"
+        return self._logged("rasa", r"Dutch language for NLU: (.*)")
+
+    def leaflet_summary(self) -> str:
+        """Returns what the action server reported about the leaflet index at start-up."""
+        return self._logged("actions", r"Leaflet search: (.*)")
+
+    def _logged(self, name: str, pattern: str) -> str:
+        path = self.log_dir / f"{name}.log"
         text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        found = re.findall(r"Dutch language for NLU: (.*)", text)
-        return found[-1].strip() if found else "unknown (see run/rasa.log)"
+        found = re.findall(pattern, text)
+        return found[-1].strip() if found else f"unknown (see run/{name}.log)"
 
     def __enter__(self) -> Servers:
         return self.start()
@@ -172,10 +180,12 @@ def run() -> int:
             f"""
 The back-pain assistant is running (started in {servers.started_in_s:.1f} s).
   Dutch language for NLU: {servers.language_backend()}
+  Leaflet search:         {servers.leaflet_summary()}
   Chat over REST:   curl -s -X POST {servers.rasa_url}/webhooks/rest/webhook \\
                       -H 'Content-Type: application/json' -d '{{"sender": "test", "message": "Is bewegen schadelijk?"}}'
   Website widget:   socket.io at {servers.rasa_url}/socket.io
   HTTP API:         {servers.rasa_url}/conversations/<id>/tracker{'  (token required)' if servers.token else ''}
+  Front desk:       {servers.actions_url}/frontdesk/ask?q=helpt+een+rugbrace  (or: make ask Q="...")
   Chat in a terminal instead: make shell
 Press Ctrl-C to stop.""",
             flush=True,

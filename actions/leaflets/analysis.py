@@ -15,6 +15,9 @@ from actions.text import fold
 _INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-/](?=[^\W\d_])")
 _POSSESSIVE = re.compile(r"'s$|'$")
 _KEEP_TOKEN = re.compile(r"^[a-z0-9]{2,}$")
+_PHONE_NUMBER = re.compile(r"^(?:\+31|0)\d{1,3}-?\d{5,8}$")
+PHONE_TERM = "telefoonnummer"  # a phone number in a leaflet answers "welk nummer moet ik bellen?"
+_SUFFIXES = ("jes", "je", "en", "s", "e")
 MIN_HEAD, MIN_TAIL = 3, 4
 
 
@@ -24,6 +27,7 @@ class Concept:
 
     word: str
     terms: Tuple[str, ...]
+    parts: Tuple[str, ...] = ()
 
 
 class Analyzer:
@@ -55,6 +59,11 @@ class Analyzer:
                 self._lemmas = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
             except (KeyError, ValueError):
                 self._lemmas = None
+        # Dutch base forms (from the lemma table when there is one): what counts as a word when
+        # splitting compounds, besides the words of the leaflets.
+        self.dictionary: FrozenSet[str] = frozenset(
+            fold(v) for v in (self._lemmas.values() if self._lemmas is not None else ()) if len(v) >= MIN_HEAD
+        )
         self._synonyms: Dict[Tuple[str, ...], str] = {}
         for canonical, variants in synonyms.items():
             target = "".join(self._tokens(canonical))
@@ -98,7 +107,9 @@ class Analyzer:
             else:
                 word = tokens[index]
                 index += 1
-                if word not in self.stop_words and _KEEP_TOKEN.match(word):
+                if _PHONE_NUMBER.match(word):
+                    result.append(PHONE_TERM)
+                elif word not in self.stop_words and _KEEP_TOKEN.match(word):
                     result.append(word)
         return result
 
@@ -115,35 +126,54 @@ class Analyzer:
         best: Tuple[str, ...] = ()
         if len(word) < MIN_HEAD + MIN_TAIL or not self.vocabulary:
             return best
+        known = self._known
         for cut in range(MIN_HEAD, len(word) - MIN_TAIL + 1):
             head, tail = word[:cut], word[cut:]
             tail_lemma = fold(self._lemma(tail))
-            if tail_lemma not in self.vocabulary and tail not in self.vocabulary:
+            if not known(tail_lemma) and not known(tail):
                 continue
-            tail = tail_lemma if tail_lemma in self.vocabulary else tail
+            tail = tail_lemma if known(tail_lemma) else tail
             for candidate in (head, head[:-1] if head.endswith("s") else "", head[:-2] if head.endswith("en") else ""):
-                if len(candidate) >= MIN_HEAD and candidate in self.vocabulary:
+                if len(candidate) >= MIN_HEAD and known(candidate) and (
+                    candidate in self.vocabulary or tail in self.vocabulary
+                ):
                     if not best or min(len(candidate), len(tail)) > min(len(best[0]), len(best[1])):
                         best = (candidate, tail)
                     break
         return best
+
+    def _known(self, word: str) -> bool:
+        return word in self.vocabulary or word in self.dictionary
+
+    def stem(self, word: str) -> Optional[str]:
+        """A leaflet word this unknown word is an inflection of ('planken' -> 'plank', 'schijfjes' -> 'schijf')."""
+        if word in self.vocabulary:
+            return None
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= MIN_HEAD and word[: -len(suffix)] in self.vocabulary:
+                return word[: -len(suffix)]
+        return None
 
     def concepts(self, text: str) -> List[Concept]:
         """The words of `text`, each with the terms that stand for it."""
         result = []
         for word in self.words(text):
             terms = [word]
-            synonym = self.synonym(word)
+            stem = self.stem(word)
+            if stem:
+                terms.append(stem)
+            synonym = self.synonym(stem or word)
             if synonym and synonym != word:
                 terms.append(synonym)
+            parts = []
             for part in self.split_compound(word):
-                terms.append(part)
+                parts.append(part)
                 part_synonym = self.synonym(part)
                 if part_synonym:
-                    terms.append(part_synonym)
-            result.append(Concept(word, tuple(dict.fromkeys(terms))))
+                    parts.append(part_synonym)
+            result.append(Concept(word, tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(parts))))
         return result
 
     def terms(self, text: str) -> List[str]:
         """All search terms of `text` (words, synonyms, compound parts), with repeats."""
-        return [term for concept in self.concepts(text) for term in concept.terms]
+        return [term for concept in self.concepts(text) for term in concept.terms + concept.parts]

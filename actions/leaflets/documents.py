@@ -97,7 +97,6 @@ _BULLET = re.compile(r"^\s*(?:[•●▪■◦○·∙‣⁃*\-–—]|o(?=\s))\
 _NUMBERED = re.compile(r"^\s*\d{1,2}[.)]?\s+(?=[A-ZÀ-Ý])")
 _PAGE_NUMBER = re.compile(r"^\s*(?:pagina|page|blz\.?)?\s*\d{1,3}(?:\s*(?:van|of|/)\s*\d{1,3})?\s*$", re.IGNORECASE)
 _PHONE = re.compile(r"(?:\+31|\b0)\d{1,3}[\s\-]?\d{5,8}\b|\b0\d{2,3}[\s\-]\d{2,3}[\s\-]?\d{2,4}\b")
-_PHONE_LABEL = re.compile(r"^\s*(?:tel(?:efoon)?|t)[.:]?\s*", re.IGNORECASE)
 _END_OF_SENTENCE = (".", "!", "?", ":", ";")
 _WORD_CHARS = "A-Za-zÀ-ÖØ-öø-ÿ"
 _LINE_END_HYPHEN = re.compile(rf"([{_WORD_CHARS}]+)-[ ]*\n[ ]*(?:\n[ ]*)?([{_WORD_CHARS}]+)")
@@ -188,8 +187,7 @@ def _phone_units(lines: List[str]) -> Tuple[List[str], Optional[str]]:
     units: List[str] = []
     for line in lines:
         if units and _PHONE.search(line) and not _PHONE.search(units[-1]) and len(line) <= 40:
-            number = _PHONE_LABEL.sub("", line)
-            units[-1] = f"{units[-1]}: {number}"
+            units[-1] = f"{units[-1]} – {line.strip()}"
         else:
             units.append(line)
     return units, trailing

@@ -157,6 +157,9 @@ class LeafletIndex:
                 except UnreadableLeaflet as error:
                     report.skipped.append((str(path), str(error)))
                     continue
+                known = settings.catalogue.get(path.name)
+                if known:
+                    document.title = known.title
                 found = split_passages(document, settings.passage_words)
                 if not found:
                     report.skipped.append((str(path), "no passages of three words or more"))
@@ -198,7 +201,7 @@ class LeafletIndex:
     def search(self, question: str, limit: int = 3) -> List[Hit]:
         """The best passages for `question`, best first, each with its BM25 score and confidence."""
         concepts = self.analyzer.concepts(question)
-        query_terms = Counter(term for concept in concepts for term in set(concept.terms))
+        query_terms = Counter(term for concept in concepts for term in set(concept.terms + concept.parts))
         scores: Dict[int, float] = defaultdict(float)
         for term, weight in query_terms.items():
             postings = self._postings.get(term)
@@ -221,9 +224,13 @@ class LeafletIndex:
             if concept.word in seen:
                 continue
             seen.add(concept.word)
+            # The word itself, its stem or synonym count in full; the parts of a compound the
+            # leaflets never use only as much as the part is worth ('hoofdpijn' is not 'pijn').
             known = [self.idf[t] for t in concept.terms if t in self.idf]
             weight = max(known) if known else self.unknown_idf
             found = [self.idf[t] for t in concept.terms if t in terms]
+            if not found:
+                found = [min(self.idf[t], weight) * 0.5 for t in concept.parts if t in terms]
             total += weight
             if found:
                 matched_weight += min(weight, max(found))
