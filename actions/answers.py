@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -204,18 +204,27 @@ class ActionAnswerFromLeaflets(ReplyAction):
                 reply.slots[PASSAGE_SLOT] = position.encode()
                 return reply
             if index.analyzer.concepts(question):
-                return not_covered_reply(knowledge, practice, question)
+                reply = not_covered_reply(knowledge, practice, question)
+                suggestions = suggestion_reply(knowledge, practice, self._ranking(tracker))
+                if suggestions.buttons:  # the closest topics, in case the patient meant one of them
+                    reply.texts.append(knowledge.message("suggestions_intro"))
+                    reply.buttons = suggestions.buttons
+                return reply
         if latest_intent(tracker) == "out_of_scope":
             return answer_reply(knowledge, practice, knowledge.answers["out_of_scope"], question)
-        ranking = [
+        return suggestion_reply(knowledge, practice, self._ranking(tracker))
+
+    @staticmethod
+    def _ranking(tracker: Tracker) -> List[Tuple[str, float]]:
+        return [
             (item.get("name"), item.get("confidence", 0.0))
             for item in tracker.latest_message.get("intent_ranking") or []
+            if item.get("name") != "out_of_scope"
         ]
-        return suggestion_reply(knowledge, practice, ranking)
 
 
 class ActionReadMore(ReplyAction):
-    """"Meer lezen": the rest of the quoted passage, then the next passage of the same leaflet."""
+    """ "Meer lezen": the rest of the quoted passage, then the next passage of the same leaflet."""
 
     def name(self) -> str:
         """Action name in the domain."""

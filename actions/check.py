@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from actions.config import KNOWLEDGE_DIR, get_detector, get_knowledge, get_leaflet_settings, get_practice, leaflet_folders
+from actions.config import (
+    KNOWLEDGE_DIR,
+    get_detector,
+    get_knowledge,
+    get_leaflet_settings,
+    get_practice,
+    leaflet_folders,
+)
 from actions.datafile import DataFileError
 
 

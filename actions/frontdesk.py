@@ -88,6 +88,8 @@ def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     else:
         contacts = contact_list(knowledge, practice, question)
         result.update(
-            kind="not_covered", topic="not_covered", answer=knowledge.message("leaflet_not_covered", contact_list=contacts)
+            kind="not_covered",
+            topic="not_covered",
+            answer=knowledge.message("leaflet_not_covered", contact_list=contacts),
         )
     return result

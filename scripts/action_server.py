@@ -49,9 +49,11 @@ def build_app():
         else:
             question = request.args.get("q")
         if not isinstance(question, str) or not question.strip():
-            return response.json({"error": "give the question as ?q=... or as JSON {\"question\": \"...\"}"}, status=400)
+            return response.json({"error": 'give the question as ?q=... or as JSON {"question": "..."}'}, status=400)
         if len(question) > frontdesk.MAX_QUESTION_CHARS:
-            return response.json({"error": f"the question is longer than {frontdesk.MAX_QUESTION_CHARS} characters"}, status=413)
+            return response.json(
+                {"error": f"the question is longer than {frontdesk.MAX_QUESTION_CHARS} characters"}, status=413
+            )
         parsed = await asyncio.get_running_loop().run_in_executor(None, frontdesk.parse_with_rasa, question)
         return response.json(frontdesk.lookup(question, parsed))
 

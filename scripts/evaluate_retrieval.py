@@ -173,7 +173,9 @@ def main() -> int:
             f"{_pct(s.hit3, s.answerable):>7} {_pct(s.answered, s.answerable):>9} "
             f"{_pct(s.not_covered_honest, s.not_covered_total):>12}"
         )
-        for key, value in zip(totals, (s.answerable, s.hit1, s.hit3, s.answered, s.not_covered_total, s.not_covered_honest)):
+        for key, value in zip(
+            totals, (s.answerable, s.hit1, s.hit3, s.answered, s.not_covered_total, s.not_covered_honest)
+        ):
             totals[key] += value
     print(
         f"{'all':34} {totals['n']:>5}+{totals['nct']:<3} {_pct(totals['h1'], totals['n']):>7} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerFollowup, ActionAnswerTopic, ActionAskRephrase, ActionShowSource
+from actions.answers import ActionAnswerFollowup, ActionAnswerFromLeaflets, ActionAnswerTopic, ActionShowSource
 from actions.config import get_knowledge
 from actions.knowledge import SPEC_TOPICS
 
@@ -96,7 +96,7 @@ async def test_source_of_the_previous_answer():
         ActionShowSource(), make_tracker("waar staat dat?", "ask_source", slots={"topic": "imaging"})
     )
     text = messages[0]["text"]
-    assert "'Lage rugpijn' (folder van FysioMaatwerk)" in text
+    assert "de folder 'Lage rugpijn' van FysioMaatwerk" in text
     assert "'Rugklachten'" not in text, "leaflet 000 is not a source of the imaging answer"
     assert slots_of(events)["topic"] == "imaging"
 
@@ -132,7 +132,9 @@ async def test_low_confidence_offers_the_closest_topics_as_buttons():
         {"name": "ask_work", "confidence": 0.05},
         {"name": "ask_sports", "confidence": 0.02},
     ]
-    messages, events = await run(ActionAskRephrase(), make_tracker("fotoo hernie??", "nlu_fallback", ranking=ranking))
+    messages, events = await run(
+        ActionAnswerFromLeaflets(), make_tracker("wat bedoel je?", "nlu_fallback", ranking=ranking)
+    )
     buttons = messages[-1]["buttons"]
     assert [b["payload"] for b in buttons] == ["/ask_imaging", "/ask_hernia", "/ask_work", "/out_of_scope"]
     assert messages[0]["text"] == get_knowledge().answers["fallback"].text.strip()

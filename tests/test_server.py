@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -214,3 +215,33 @@ def test_yes_in_the_safety_check_escalates_at_once(server):
     text = "\n".join(r.get("text", "") for r in replies)
     assert "Bel nu de huisarts" in text, text
     assert tracker(server, sender)["slots"]["red_flag_tier"] == "emergency"
+
+
+def get_json(url: str) -> Tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_front_desk_endpoint_returns_answer_source_and_scores(server):
+    question = urllib.parse.quote("helpt zo'n rugkorset eigenlijk?")
+    status, result = get_json(f"{server.actions_url}/frontdesk/ask?q={question}")
+    assert status == 200
+    assert result["nlu"] == "used" and result["intent"]
+    assert result["kind"] in ("topic", "passage")
+    assert result["passages"][0]["file"] == "oefeningen.html" and result["passages"][0]["confidence"] > 0
+    status, result = post(
+        f"{server.actions_url}/frontdesk/ask", json.dumps({"question": "ik kan niet plassen"}).encode()
+    )
+    assert (status, result["kind"]) == (200, "red_flag")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "body", "status"), [("?q=", None, 400), ("", b"{not json", 400), ("", b'{"q": 1}', 400)]
+)
+def test_front_desk_endpoint_rejects_bad_requests(server, suffix, body, status):
+    url = f"{server.actions_url}/frontdesk/ask{suffix}"
+    code, _ = post(url, body) if body is not None else get_json(url)
+    assert code == status

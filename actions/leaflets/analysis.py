@@ -134,8 +134,10 @@ class Analyzer:
                 continue
             tail = tail_lemma if known(tail_lemma) else tail
             for candidate in (head, head[:-1] if head.endswith("s") else "", head[:-2] if head.endswith("en") else ""):
-                if len(candidate) >= MIN_HEAD and known(candidate) and (
-                    candidate in self.vocabulary or tail in self.vocabulary
+                if (
+                    len(candidate) >= MIN_HEAD
+                    and known(candidate)
+                    and (candidate in self.vocabulary or tail in self.vocabulary)
                 ):
                     if not best or min(len(candidate), len(tail)) > min(len(best[0]), len(best[1])):
                         best = (candidate, tail)
@@ -150,7 +152,11 @@ class Analyzer:
         if word in self.vocabulary:
             return None
         for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= MIN_HEAD and word[: -len(suffix)] in self.vocabulary:
+            if (
+                word.endswith(suffix)
+                and len(word) - len(suffix) >= MIN_HEAD
+                and word[: -len(suffix)] in self.vocabulary
+            ):
                 return word[: -len(suffix)]
         return None
 

@@ -1,7 +1,7 @@
 """Command line for the leaflets: `make ingest` and `make ask Q="..."`.
 
-    python -m actions.leaflets.cli ingest [--if-changed]
-    python -m actions.leaflets.cli ask "helpt een rugbrace?" [--json]
+python -m actions.leaflets.cli ingest [--if-changed]
+python -m actions.leaflets.cli ask "helpt een rugbrace?" [--json]
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def ask(question: str, as_json: bool) -> int:
     print(f"Question:   {question}")
     print(f"Kind:       {result['kind']}   topic: {result.get('topic')}")
     confidence = result.get("confidence")
-    print(f"NLU:        {result['intent']} ({confidence:.2f})" if confidence is not None else "NLU:        not available")
+    print(
+        f"NLU:        {result['intent']} ({confidence:.2f})" if confidence is not None else "NLU:        not available"
+    )
     if result.get("red_flag"):
         print(f"Red flag:   {result['red_flag']['tier']} {result['red_flag']['flags']}")
     print(f"\n{result['answer']}\n")

@@ -131,7 +131,7 @@ def dehyphenate(text: str) -> str:
         left, right = match.group(1), match.group(2)
         if right[0].isupper() and not left.isupper():
             return f"{left}-\n{right}"  # a dash before a new line or name, not a broken word
-        keep = len(left) <= 2 or f"{left}-{right}".lower() in hyphenated
+        keep = len(left) <= 1 or f"{left}-{right}".lower() in hyphenated
         return f"{left}-{right}" if keep else f"{left}{right}"
 
     def join_split(match: re.Match) -> str:
@@ -150,15 +150,11 @@ def _drop_page_furniture(pages: List[List[str]]) -> List[List[str]]:
         counts: Counter = Counter()
         for lines in pages:
             content = [line.strip() for line in lines if line.strip()]
-            edge = set(content[:3] + content[-3:])
+            edge = set(content[:2] + content[-2:])
             counts.update(re.sub(r"\d+", "#", line) for line in edge if len(line) <= 80)
         furniture = {line for line, n in counts.items() if n >= max(2, (len(pages) + 1) // 2)}
     return [
-        [
-            line
-            for line in lines
-            if not _PAGE_NUMBER.match(line) and re.sub(r"\d+", "#", line.strip()) not in furniture
-        ]
+        [line for line in lines if not _PAGE_NUMBER.match(line) and re.sub(r"\d+", "#", line.strip()) not in furniture]
         for lines in pages
     ]
 
@@ -241,8 +237,10 @@ def _units(lines: List[str], drop: Callable[[str], bool]) -> List[_Unit]:
         for line in group:
             stripped = line.strip()
             bullet = _is_bullet(line)
-            if len(units) > start and not bullet and _continues(
-                units[-1].text, units[-1].bullet, previous_line, line, wrapped_width
+            if (
+                len(units) > start
+                and not bullet
+                and _continues(units[-1].text, units[-1].bullet, previous_line, line, wrapped_width)
             ):
                 units[-1].text = f"{units[-1].text} {stripped}"
             elif (
@@ -278,7 +276,8 @@ def _is_heading(unit: _Unit, following: Optional[_Unit], wrapped: bool) -> bool:
     if _is_caps(text) or text.endswith("?"):
         return True
     if wrapped:
-        return unit.alone or (len(text.split()) <= 5 and following is not None and following.bullet)
+        short = len(text.split()) <= 8
+        return unit.alone or (short and following is not None and (following.bullet or _sentence_like(following)))
     return _sentence_like(following) or (following is not None and following.bullet and unit.alone)
 
 

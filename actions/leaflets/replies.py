@@ -78,14 +78,14 @@ def excerpt(passage: Passage, start: int, max_words: int) -> Tuple[str, int, boo
 
 
 def leaflet_name(knowledge: Knowledge, document: DocumentInfo) -> str:
-    """"de folder 'Lage rugpijn' van FysioMaatwerk"."""
+    """ "de folder 'Lage rugpijn' van FysioMaatwerk"."""
     if document.publisher:
         return knowledge.message("leaflet_name", kind=document.kind, title=document.title, publisher=document.publisher)
     return knowledge.message("leaflet_name_no_publisher", kind=document.kind, title=document.title)
 
 
 def citation(knowledge: Knowledge, document: DocumentInfo, heading: str) -> str:
-    """"Uit de folder 'Lage rugpijn' van FysioMaatwerk, bij 'Adviezen':"."""
+    """ "Uit de folder 'Lage rugpijn' van FysioMaatwerk, bij 'Adviezen':"."""
     name = leaflet_name(knowledge, document)
     if not heading or heading == document.title:
         return knowledge.message("leaflet_cite_no_heading", name=name)
@@ -125,7 +125,9 @@ def passage_reply(
     return reply, Position(passage.id, shown)
 
 
-def read_more_reply(knowledge: Knowledge, index: LeafletIndex, position: Optional[Position]) -> Tuple[Reply, Optional[Position]]:
+def read_more_reply(
+    knowledge: Knowledge, index: LeafletIndex, position: Optional[Position]
+) -> Tuple[Reply, Optional[Position]]:
     """Goes on where the reader stopped: the rest of the passage, else the next passage of the leaflet."""
     passage = index.passage(position.passage_id) if position else None
     if position is None or passage is None:
