@@ -183,8 +183,11 @@ class ActionAnswerFollowup(ReplyAction):
 
 
 class ActionAnswerFromLeaflets(ReplyAction):
-    """No topic fits (low NLU confidence or out of scope): quotes the best leaflet passage, or says honestly
-    that the leaflets do not cover the question and how to reach the practice."""
+    """No topic fits (low NLU confidence, out of scope): quotes the best leaflet passage, or says it is not covered.
+
+    Below the calibrated confidence it says honestly that the leaflets do not cover the
+    question and how to reach the practice.
+    """
 
     offers_safety_check = True
 
@@ -224,7 +227,7 @@ class ActionAnswerFromLeaflets(ReplyAction):
 
 
 class ActionReadMore(ReplyAction):
-    """ "Meer lezen": the rest of the quoted passage, then the next passage of the same leaflet."""
+    """Meer lezen: the rest of the quoted passage, then the next passage of the same leaflet."""
 
     def name(self) -> str:
         """Action name in the domain."""

@@ -32,7 +32,8 @@ def main() -> int:
         f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
         f"{locations} locations and {team} team members, {len(detector.rules.flags)} red/yellow flags with "
         f"{sum(len(f.patterns) for f in detector.rules.flags)} patterns, "
-        f"leaflet folders {', '.join(str(f) for f in leaflet_folders(leaflets))} with {len(leaflets.synonyms)} synonym groups."
+        f"leaflet folders {', '.join(str(f) for f in leaflet_folders(leaflets))} "
+        f"with {len(leaflets.synonyms)} synonym groups."
     )
     return 0
 

@@ -6,7 +6,6 @@ import json
 import logging
 from typing import Any, Dict, List
 
-from actions.language import PREFERRED_MODEL, describe_backend, load_dutch
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -15,6 +14,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions.language import PREFERRED_MODEL, describe_backend, load_dutch
 
 logger = logging.getLogger(__name__)
 

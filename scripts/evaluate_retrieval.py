@@ -174,7 +174,7 @@ def main() -> int:
             f"{_pct(s.not_covered_honest, s.not_covered_total):>12}"
         )
         for key, value in zip(
-            totals, (s.answerable, s.hit1, s.hit3, s.answered, s.not_covered_total, s.not_covered_honest)
+            totals, (s.answerable, s.hit1, s.hit3, s.answered, s.not_covered_total, s.not_covered_honest), strict=False
         ):
             totals[key] += value
     print(

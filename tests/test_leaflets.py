@@ -70,7 +70,10 @@ def test_page_headers_and_numbers_are_dropped():
 
 
 def test_a_phone_list_keeps_one_line_per_location_and_the_next_heading():
-    text = "Praktijk Uden\nTel: 0413-263002\nPraktijk Veghel\nTel: 0413-365767\n Lage rugpijn \n\nVoor rugpijn is meestal geen oorzaak.\n"
+    text = (
+        "Praktijk Uden\nTel: 0413-263002\nPraktijk Veghel\nTel: 0413-365767\n Lage rugpijn \n\n"
+        "Voor rugpijn is meestal geen oorzaak.\n"
+    )
     blocks = text_blocks(text)
     assert texts(blocks, ITEM) == ["Praktijk Uden – Tel: 0413-263002", "Praktijk Veghel – Tel: 0413-365767"]
     assert texts(blocks, HEADING) == ["Lage rugpijn"]
@@ -78,8 +81,9 @@ def test_a_phone_list_keeps_one_line_per_location_and_the_next_heading():
 
 def test_web_text_with_one_paragraph_per_line_finds_headings_and_lists():
     text = (
-        "Wat zijn lage rugklachten?\nLage rugklachten zijn pijn of stijfheid in de onderrug, tussen de ribben en de billen, "
-        "soms met uitstraling naar de benen.\nHulpmiddelen\nSoms geven hulpmiddelen tijdelijk verlichting:\n"
+        "Wat zijn lage rugklachten?\nLage rugklachten zijn pijn of stijfheid in de onderrug, "
+        "tussen de ribben en de billen, soms met uitstraling naar de benen.\n"
+        "Hulpmiddelen\nSoms geven hulpmiddelen tijdelijk verlichting:\n"
         "Warmtekussen of kruik\nRugbrace (alleen kort gebruiken)\nLees meer: Hulpmiddelen\n"
     )
     blocks = text_blocks(text, config.get_leaflet_settings().drop)

@@ -111,6 +111,10 @@ def load_heldout() -> List[Tuple[str, str]]:
     return pairs
 
 
+# Intents that lead to the same action: out of scope and unclear messages both go to the leaflets.
+SAME_ACTION = {"out_of_scope": {"out_of_scope", "nlu_fallback"}}
+
+
 def test_heldout_messages_are_understood(server):
     """Overall accuracy on examples never seen in training, and no intent left mostly unrecognised."""
     correct, total = Counter(), Counter()
@@ -118,7 +122,7 @@ def test_heldout_messages_are_understood(server):
         status, parsed = post(f"{server.rasa_url}/model/parse", json.dumps({"text": text}).encode("utf-8"))
         assert status == 200
         total[intent] += 1
-        correct[intent] += parsed["intent"]["name"] == intent
+        correct[intent] += parsed["intent"]["name"] in SAME_ACTION.get(intent, {intent})
     accuracy = sum(correct.values()) / sum(total.values())
     assert accuracy >= 0.88, f"held-out intent accuracy {accuracy:.3f}"
     weak = {intent: f"{correct[intent]}/{total[intent]}" for intent in total if correct[intent] / total[intent] < 0.6}

@@ -100,7 +100,7 @@ _PHONE = re.compile(r"(?:\+31|\b0)\d{1,3}[\s\-]?\d{5,8}\b|\b0\d{2,3}[\s\-]\d{2,3
 _END_OF_SENTENCE = (".", "!", "?", ":", ";")
 _WORD_CHARS = "A-Za-zÀ-ÖØ-öø-ÿ"
 _LINE_END_HYPHEN = re.compile(rf"([{_WORD_CHARS}]+)-[ ]*\n[ ]*(?:\n[ ]*)?([{_WORD_CHARS}]+)")
-_LINE_END_SPLIT = re.compile(rf"\b([a-zà-ÿ]{{2,}})[ ]+\n[ ]*([a-zà-ÿ]{{2,}})\b")
+_LINE_END_SPLIT = re.compile(r"\b([a-zà-ÿ]{2,})[ ]+\n[ ]*([a-zà-ÿ]{2,})\b")
 _WORDS = re.compile(rf"[{_WORD_CHARS}]+")
 
 
@@ -118,7 +118,7 @@ def _is_caps(text: str) -> bool:
 
 
 def dehyphenate(text: str) -> str:
-    """Joins words broken at line ends: 'be-\\nhandeling' -> 'behandeling', 'onder \\nzoek' -> 'onderzoek'.
+    r"""Joins words broken at line ends: 'be-\\nhandeling' -> 'behandeling', 'onder \\nzoek' -> 'onderzoek'.
 
     A hyphen stays where Dutch writes one ('a-\\nspecifiek' -> 'a-specifiek') or where the
     document spells the word with a hyphen elsewhere. A space-broken word is joined only when
@@ -282,7 +282,7 @@ def _is_heading(unit: _Unit, following: Optional[_Unit], wrapped: bool) -> bool:
 
 
 def text_blocks(text: str, drop: Callable[[str], bool] = lambda line: False) -> List[Block]:
-    """Reads plain text (also text extracted from a PDF, pages separated by form feeds) into blocks.
+    r"""Reads plain text (also text extracted from a PDF, pages separated by form feeds) into blocks.
 
     Args:
         text: the text; '\\f' separates pages.
@@ -567,7 +567,7 @@ def read_document(path: Path, name: str, drop: Callable[[str], bool] = lambda li
 
 
 def leaflet_files(folder: Path) -> Iterable[Path]:
-    """The files of a leaflet folder (and its subfolders), in a stable order; hidden and temporary files are left out."""
+    """The files of a leaflet folder and its subfolders, in a stable order; hidden and temporary files are left out."""
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if any(part.startswith((".", "~", "_")) for part in relative.parts):

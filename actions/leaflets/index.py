@@ -270,7 +270,8 @@ class LeafletIndex:
             "built": time.strftime("%Y-%m-%d %H:%M:%S"),
             "documents": [asdict(document) for document in self.documents.values()],
             "passages": [
-                {**asdict(passage), "terms": terms} for passage, terms in zip(self.passages, self.passage_terms)
+                {**asdict(passage), "terms": terms}
+                for passage, terms in zip(self.passages, self.passage_terms, strict=True)
             ],
             "vocabulary": sorted(self.analyzer.vocabulary),
             "report": asdict(self.report),

@@ -78,14 +78,14 @@ def excerpt(passage: Passage, start: int, max_words: int) -> Tuple[str, int, boo
 
 
 def leaflet_name(knowledge: Knowledge, document: DocumentInfo) -> str:
-    """ "de folder 'Lage rugpijn' van FysioMaatwerk"."""
+    """How a leaflet is named: de folder 'Lage rugpijn' van FysioMaatwerk."""
     if document.publisher:
         return knowledge.message("leaflet_name", kind=document.kind, title=document.title, publisher=document.publisher)
     return knowledge.message("leaflet_name_no_publisher", kind=document.kind, title=document.title)
 
 
 def citation(knowledge: Knowledge, document: DocumentInfo, heading: str) -> str:
-    """ "Uit de folder 'Lage rugpijn' van FysioMaatwerk, bij 'Adviezen':"."""
+    """The line before a quote: Uit de folder 'Lage rugpijn' van FysioMaatwerk, bij 'Adviezen':."""
     name = leaflet_name(knowledge, document)
     if not heading or heading == document.title:
         return knowledge.message("leaflet_cite_no_heading", name=name)
