@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import snowballstemmer
 
 from actions.text import fold
 
@@ -72,8 +75,23 @@ class Analyzer:
                 if key:
                     self._synonyms[key] = target
         self._longest = max((len(key) for key in self._synonyms), default=1)
+        self._stemmer = snowballstemmer.stemmer("dutch")
+        self._keys: Dict[str, str] = {}
+        self._deletions: Optional[Dict[str, List[str]]] = None
         self._joined = {"".join(key): target for key, target in self._synonyms.items() if len(key) > 1}
-        self.vocabulary: FrozenSet[str] = frozenset()
+        self._vocabulary: FrozenSet[str] = frozenset()
+
+    @property
+    def vocabulary(self) -> FrozenSet[str]:
+        """The words of the indexed leaflets (lemmas): what compounds, inflections and typos are mapped to."""
+        return self._vocabulary
+
+    def with_vocabulary(self, words: Iterable[str]) -> Analyzer:
+        """A copy of this analyzer (sharing spaCy and the tables) that knows these leaflet words."""
+        twin = copy.copy(self)
+        twin._vocabulary = frozenset(words)
+        twin._deletions = None
+        return twin
 
     def _lemma(self, word: str) -> str:
         if self._lemmas is None:
@@ -160,15 +178,39 @@ class Analyzer:
                 return word[: -len(suffix)]
         return None
 
-    def concepts(self, text: str) -> List[Concept]:
-        """The words of `text`, each with the terms that stand for it."""
+    def key(self, term: str) -> str:
+        """The search key of a term: its Dutch Snowball stem ('oefeningen', 'oefenen' -> 'oefen')."""
+        found = self._keys.get(term)
+        if found is None:
+            found = self._keys[term] = self._stemmer.stemWord(term)
+        return found
+
+    def correct(self, word: str) -> Optional[str]:
+        """A leaflet word one typo away from an unknown word ('rugpijm' -> 'rugpijn'), if there is one."""
+        if word in self.vocabulary or len(word) < 5 or not self.vocabulary:
+            return None
+        if self._deletions is None:
+            deletions: Dict[str, List[str]] = {}
+            for known in sorted(self.vocabulary):
+                if len(known) >= 4:
+                    for variant in {known} | {known[:i] + known[i + 1 :] for i in range(len(known))}:
+                        deletions.setdefault(variant, []).append(known)
+            self._deletions = deletions
+        candidates = set()
+        for variant in {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}:
+            candidates.update(self._deletions.get(variant, ()))
+        candidates.discard(word)
+        return min(candidates) if len(candidates) == 1 else None
+
+    def concepts_of(self, words: Iterable[str]) -> List[Concept]:
+        """Each word with its search keys: the word, its inflection or typo fix, its synonym; and compound parts."""
         result = []
-        for word in self.words(text):
+        for word in words:
             terms = [word]
-            stem = self.stem(word)
-            if stem:
-                terms.append(stem)
-            synonym = self.synonym(stem or word)
+            base = self.stem(word) or self.correct(word)
+            if base:
+                terms.append(base)
+            synonym = self.synonym(base or word)
             if synonym and synonym != word:
                 terms.append(synonym)
             parts = []
@@ -177,8 +219,14 @@ class Analyzer:
                 part_synonym = self.synonym(part)
                 if part_synonym:
                     parts.append(part_synonym)
-            result.append(Concept(word, tuple(dict.fromkeys(terms)), tuple(dict.fromkeys(parts))))
+            keys = tuple(dict.fromkeys(self.key(term) for term in terms))
+            part_keys = tuple(dict.fromkeys(self.key(part) for part in parts if self.key(part) not in keys))
+            result.append(Concept(word, keys, part_keys))
         return result
+
+    def concepts(self, text: str) -> List[Concept]:
+        """The words of `text`, each with the search keys that stand for it."""
+        return self.concepts_of(self.words(text))
 
     def terms(self, text: str) -> List[str]:
         """All search terms of `text` (words, synonyms, compound parts), with repeats."""

@@ -26,6 +26,7 @@ from actions.leaflets.passages import Passage, split_passages
 from actions.leaflets.settings import LeafletSettings
 
 INDEX_FORMAT = 1
+RERANK_POOL = 20
 _CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -170,7 +171,7 @@ class LeafletIndex:
         words = [
             (analyzer.words(passage.heading), analyzer.words(passage.text.replace("• ", ""))) for passage in passages
         ]
-        analyzer.vocabulary = frozenset(w for heading, body in words for w in heading + body)
+        analyzer = analyzer.with_vocabulary(w for heading, body in words for w in heading + body)
         passage_terms = [
             dict(Counter(cls._expand(analyzer, body) + cls._expand(analyzer, heading) * settings.heading_weight))
             for heading, body in words
@@ -187,14 +188,7 @@ class LeafletIndex:
 
     @staticmethod
     def _expand(analyzer: Analyzer, words: Iterable[str]) -> List[str]:
-        terms: List[str] = []
-        for word in words:
-            terms.append(word)
-            synonym = analyzer.synonym(word)
-            if synonym and synonym != word:
-                terms.append(synonym)
-            terms.extend(analyzer.split_compound(word))
-        return terms
+        return [key for concept in analyzer.concepts_of(words) for key in concept.terms + concept.parts]
 
     # --- searching -----------------------------------------------------------------------
 
@@ -211,8 +205,13 @@ class LeafletIndex:
             for number, count in postings:
                 norm = self.k1 * (1 - self.b + self.b * self._lengths[number] / self._average)
                 scores[number] += weight * idf * count * (self.k1 + 1) / (count + norm)
-        best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        return [self._hit(number, score, concepts) for number, score in best]
+        # Rerank the best by BM25 times coverage^coverage_weight: a passage with all the question's
+        # words beats one that repeats a single word often (Lucene's classic "coord" factor).
+        pool = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: max(limit, RERANK_POOL)]
+        hits = [self._hit(number, score, concepts) for number, score in pool]
+        power = self.settings.coverage_weight
+        hits.sort(key=lambda hit: (-(hit.score * hit.confidence**power), self._position[hit.passage.id]))
+        return hits[:limit]
 
     def _hit(self, number: int, score: float, concepts) -> Hit:
         terms = self.passage_terms[number]
@@ -227,7 +226,7 @@ class LeafletIndex:
             # The word itself, its stem or synonym count in full; the parts of a compound the
             # leaflets never use only as much as the part is worth ('hoofdpijn' is not 'pijn').
             known = [self.idf[t] for t in concept.terms if t in self.idf]
-            weight = max(known) if known else self.unknown_idf
+            weight = max(known) if known else self.unknown_idf * self.settings.unknown_word_weight
             found = [self.idf[t] for t in concept.terms if t in terms]
             if not found:
                 found = [min(self.idf[t], weight) * 0.5 for t in concept.parts if t in terms]
@@ -290,7 +289,7 @@ class LeafletIndex:
             return None
         if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("fingerprint") != expected:
             return None
-        analyzer.vocabulary = frozenset(data["vocabulary"])
+        analyzer = analyzer.with_vocabulary(data["vocabulary"])
         documents = {item["name"]: DocumentInfo(**item) for item in data["documents"]}
         passages, terms = [], []
         for item in data["passages"]:

@@ -22,6 +22,8 @@ class LeafletSettings:
     k1: float
     b: float
     heading_weight: int
+    unknown_word_weight: float
+    coverage_weight: float
     stop_words: Tuple[str, ...]
     drop_lines: Tuple[re.Pattern, ...]
     synonyms: Dict[str, List[str]]
@@ -69,6 +71,8 @@ def load_leaflet_settings(path: Path, sources: Dict[str, Source]) -> LeafletSett
         k1=_number(search, "k1", 0.0, 5.0),
         b=_number(search, "b", 0.0, 1.0),
         heading_weight=int(_number(search, "heading_weight", 0, 5, integer=True)),
+        unknown_word_weight=_number(search, "unknown_word_weight", 0.0, 5.0),
+        coverage_weight=_number(search, "coverage_weight", 0.0, 5.0),
         stop_words=tuple(root.text_list("stop_words", required=False)),
         drop_lines=tuple(patterns),
         synonyms=synonyms,
