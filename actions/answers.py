@@ -203,7 +203,7 @@ class ActionAnswerFromLeaflets(ReplyAction):
         if index is not None and question.strip():
             hits = index.search(question, limit=1)
             if hits and hits[0].confidence >= index.settings.min_confidence:
-                reply, position = passage_reply(knowledge, index, hits[0].passage)
+                reply, position = passage_reply(knowledge, index, hits[0].passage, question=question)
                 reply.slots[PASSAGE_SLOT] = position.encode()
                 return reply
             if index.analyzer.concepts(question):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -281,3 +282,20 @@ def test_retrieval_quality_does_not_fall_below_what_was_measured(seeds):
     questions = [q for q in load_set(ROOT / "tests" / "retrieval" / "questions.yml") if q.answers]
     found = sum(rank_of_answer(seeds, q)[0] is not None for q in questions)
     assert found / len(questions) >= 0.75
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "backbot.tar.gz").exists(), reason="needs the trained model (make train)")
+def test_make_ask_prints_the_answer_with_source_and_scores():
+    env = {**os.environ, "BACKBOT_RASA_URL": "http://localhost:9"}  # no Rasa server: the model is loaded here
+    done = subprocess.run(
+        [sys.executable, "-m", "actions.leaflets.cli", "ask", "ik kan niet plassen en heb rugpijn", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["nlu"] == "used" and result["kind"] == "red_flag"
+    assert result["red_flag"]["tier"] == "emergency" and result["passages"]

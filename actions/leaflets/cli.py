@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -70,8 +71,9 @@ def _parse_locally(question: str) -> Optional[Dict[str, Any]]:
     from rasa.core.agent import Agent
 
     print("(No Rasa server answers: loading the trained model here, which takes a few seconds.)", file=sys.stderr)
-    agent = Agent.load(str(model))
-    return asyncio.run(agent.parse_message(question))
+    with contextlib.redirect_stdout(sys.stderr):  # Rasa logs to stdout; keep stdout for the answer
+        agent = Agent.load(str(model))
+        return asyncio.run(agent.parse_message(question))
 
 
 def ask(question: str, as_json: bool) -> int:

@@ -96,8 +96,24 @@ def _read_more_buttons(knowledge: Knowledge) -> List[dict]:
     return [{"title": knowledge.message("leaflet_read_more"), "payload": READ_MORE_PAYLOAD}]
 
 
+def _focus(index: LeafletIndex, passage: Passage, question: str) -> int:
+    """The segment of the passage that holds most of the question's words (the first on a tie)."""
+    wanted = {key for concept in index.analyzer.concepts(question) for key in concept.terms}
+    best, best_count = 0, 0
+    for number, (_, text) in enumerate(segments(passage)):
+        count = len(wanted & {key for c in index.analyzer.concepts(text) for key in c.terms})
+        if count > best_count:
+            best, best_count = number, count
+    return best
+
+
 def passage_reply(
-    knowledge: Knowledge, index: LeafletIndex, passage: Passage, start: int = 0, continued: bool = False
+    knowledge: Knowledge,
+    index: LeafletIndex,
+    passage: Passage,
+    start: int = 0,
+    continued: bool = False,
+    question: str = "",
 ) -> Tuple[Reply, Position]:
     """Quotes a passage (from segment `start`) with its source, the not-a-diagnosis line and "Meer lezen".
 
@@ -107,9 +123,16 @@ def passage_reply(
         passage: the passage.
         start: the first segment to show (after an earlier "Meer lezen").
         continued: whether this continues an earlier excerpt (says "verder" instead of citing anew).
+        question: the question; when the passage is longer than the preview, the preview starts
+            near the part that holds the question's words.
     """
     document = index.documents[passage.document]
     text, shown, more = excerpt(passage, start, index.settings.preview_words)
+    focus = _focus(index, passage, question) if question and more and start == 0 else 0
+    if focus >= shown:  # the words asked about come later: the passage's first sentence, then from just before them
+        first = render(segments(passage)[:1])
+        text, shown, more = excerpt(passage, max(1, focus - 1), index.settings.preview_words)
+        text = f"{first}\n…\n{text}"
     if continued:
         intro = knowledge.message("leaflet_continued", heading=passage.heading) if start == 0 else ""
     else:
