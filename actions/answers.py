@@ -33,6 +33,7 @@ from actions.leaflets.replies import (
     passage_reply,
     read_more_reply,
     source_of_passage,
+    topic_hints,
 )
 from actions.redflags import RED_TIERS, RESOLVED, Assessment, describe
 from actions.safety import escalation_reply, highest_tier, yes_no_buttons
@@ -201,7 +202,7 @@ class ActionAnswerFromLeaflets(ReplyAction):
         question = strip_payload(latest_text(tracker))
         index = leaflet_index_or_none()
         if index is not None and question.strip():
-            hits = index.search(question, limit=1)
+            hits = index.search(question, limit=1, hints=topic_hints(knowledge, self._ranking(tracker)))
             if hits and hits[0].confidence >= index.settings.min_confidence:
                 reply, position = passage_reply(knowledge, index, hits[0].passage, question=question)
                 reply.slots[PASSAGE_SLOT] = position.encode()

@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 
 from actions.compose import answer_reply, contact_list
 from actions.config import get_detector, get_knowledge, get_leaflet_index, get_practice
+from actions.leaflets.replies import topic_hints
 from actions.redflags import REPORT
 from actions.safety import escalation_reply
 
@@ -59,7 +60,8 @@ def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         "nlu": "used" if parsed else "unavailable",
         "min_confidence": index.settings.min_confidence,
     }
-    hits = index.search(question, limit=3)
+    ranking = [(item.get("name"), item.get("confidence", 0.0)) for item in (parsed or {}).get("intent_ranking") or []]
+    hits = index.search(question, limit=3, hints=topic_hints(knowledge, ranking))
     result["passages"] = [
         {
             "file": hit.document.name,

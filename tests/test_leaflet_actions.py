@@ -132,5 +132,7 @@ def test_front_desk_lookup_without_nlu_uses_the_leaflets():
 
 
 async def test_a_long_passage_is_shown_from_the_part_that_answers():
-    messages, _ = await run(ActionAnswerFromLeaflets(), make_tracker("wat is de ziekte van Scheuermann?", "nlu_fallback"))
+    messages, _ = await run(
+        ActionAnswerFromLeaflets(), make_tracker("wat is de ziekte van Scheuermann?", "nlu_fallback")
+    )
     assert "Scheuermann" in messages[0]["text"]

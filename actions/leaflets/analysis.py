@@ -226,8 +226,25 @@ class Analyzer:
 
     def concepts(self, text: str) -> List[Concept]:
         """The words of `text`, each with the search keys that stand for it."""
-        return self.concepts_of(self.words(text))
+        return self.concepts_of(self.join_split_words(self.words(text)))
+
+    def join_split_words(self, words: List[str]) -> List[str]:
+        """Joins two words a question splits where the leaflets write one ('cat camel' -> 'catcamel')."""
+        result: List[str] = []
+        index = 0
+        while index < len(words):
+            if index + 1 < len(words) and words[index] + words[index + 1] in self.vocabulary:
+                result.append(words[index] + words[index + 1])
+                index += 2
+            else:
+                result.append(words[index])
+                index += 1
+        return result
 
     def terms(self, text: str) -> List[str]:
         """All search terms of `text` (words, synonyms, compound parts), with repeats."""
         return [term for concept in self.concepts(text) for term in concept.terms + concept.parts]
+
+    def keys_of(self, text: str) -> FrozenSet[str]:
+        """The distinct search keys of a text."""
+        return frozenset(self.terms(text))

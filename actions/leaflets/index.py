@@ -192,10 +192,22 @@ class LeafletIndex:
 
     # --- searching -----------------------------------------------------------------------
 
-    def search(self, question: str, limit: int = 3) -> List[Hit]:
-        """The best passages for `question`, best first, each with its BM25 score and confidence."""
+    def search(self, question: str, limit: int = 3, hints: Sequence[str] = ()) -> List[Hit]:
+        """The best passages for `question`, best first, each with its BM25 score and confidence.
+
+        Args:
+            question: the patient's question.
+            limit: how many passages.
+            hints: texts about what the question is probably about (the answers of the topics NLU
+                ranked highest); their words help ranking with `hint_weight`, never the confidence.
+        """
         concepts = self.analyzer.concepts(question)
-        query_terms = Counter(term for concept in concepts for term in set(concept.terms + concept.parts))
+        query_terms: Dict[str, float] = Counter(
+            term for concept in concepts for term in set(concept.terms + concept.parts)
+        )
+        hint_terms = {term for hint in hints for term in self.analyzer.terms(hint)}
+        for term in hint_terms:
+            query_terms[term] = query_terms.get(term, 0) + self.settings.hint_weight
         scores: Dict[int, float] = defaultdict(float)
         for term, weight in query_terms.items():
             postings = self._postings.get(term)
@@ -237,7 +249,10 @@ class LeafletIndex:
             else:
                 missing.append(concept.word)
         passage = self.passages[number]
-        confidence = matched_weight / total if total else 0.0
+        # A question with little to go on (one common word) cannot be answered with confidence:
+        # the evidence must reach `min_evidence` (a share of the weight of the rarest word).
+        floor = self.settings.min_evidence * self.unknown_idf
+        confidence = matched_weight / max(total, floor) if total else 0.0
         return Hit(passage, self.documents[passage.document], score, confidence, tuple(matched), tuple(missing))
 
     def best(self, question: str) -> Optional[Hit]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 from actions.compose import Reply, contact_list
 from actions.knowledge import Knowledge
@@ -162,6 +162,20 @@ def read_more_reply(
         title = index.documents[passage.document].title
         return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_end", title=title)]), position
     return passage_reply(knowledge, index, following, 0, continued=True)
+
+
+def topic_hints(
+    knowledge: Knowledge, ranking: Iterable[Tuple[Optional[str], float]], limit: int = 2, min_confidence: float = 0.05
+) -> List[str]:
+    """The answers (label and text) of the medical topics NLU ranked highest: what a question is probably about."""
+    hints: List[str] = []
+    for intent, confidence in ranking:
+        answer = knowledge.answer_for_intent(intent)
+        if confidence >= min_confidence and answer is not None and answer.kind == "medical":
+            hints.append(f"{answer.label}. {answer.text}")
+        if len(hints) == limit:
+            break
+    return hints
 
 
 def not_covered_reply(knowledge: Knowledge, practice: PracticeConfig, user_text: str) -> Reply:

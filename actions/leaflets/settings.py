@@ -24,6 +24,8 @@ class LeafletSettings:
     heading_weight: int
     unknown_word_weight: float
     coverage_weight: float
+    min_evidence: float
+    hint_weight: float
     stop_words: Tuple[str, ...]
     drop_lines: Tuple[re.Pattern, ...]
     synonyms: Dict[str, List[str]]
@@ -73,6 +75,8 @@ def load_leaflet_settings(path: Path, sources: Dict[str, Source]) -> LeafletSett
         heading_weight=int(_number(search, "heading_weight", 0, 5, integer=True)),
         unknown_word_weight=_number(search, "unknown_word_weight", 0.0, 5.0),
         coverage_weight=_number(search, "coverage_weight", 0.0, 5.0),
+        min_evidence=_number(search, "min_evidence", 0.0, 5.0),
+        hint_weight=_number(search, "hint_weight", 0.0, 5.0),
         stop_words=tuple(root.text_list("stop_words", required=False)),
         drop_lines=tuple(patterns),
         synonyms=synonyms,
