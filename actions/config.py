@@ -111,3 +111,19 @@ def get_leaflet_index() -> LeafletIndex:
     for path, reason in index.report.skipped:
         logger.warning("Leaflet skipped: %s: %s", path, reason)
     return index
+
+
+def seeds_folder() -> Path:
+    """The real practice leaflets used by tests and evaluation.
+
+    BACKBOT_SEEDS when set, else the nearest `shared/seeds` folder beside the checkout or above
+    it (../shared/seeds in the usual layout).
+    """
+    configured = os.environ.get("BACKBOT_SEEDS", "").strip()
+    if configured:
+        return Path(configured).resolve()
+    for ancestor in PROJECT_ROOT.parents:
+        candidate = ancestor / "shared" / "seeds"
+        if candidate.is_dir():
+            return candidate.resolve()
+    return (PROJECT_ROOT.parent / "shared" / "seeds").resolve()

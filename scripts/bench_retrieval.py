@@ -26,7 +26,7 @@ import yaml  # noqa: E402
 from actions import config  # noqa: E402
 from actions.leaflets.index import LeafletIndex  # noqa: E402
 
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = config.seeds_folder()
 
 
 def questions() -> list:
@@ -56,14 +56,14 @@ def generate(folder: Path, passages: int, sentences: list, rng: random.Random) -
         (folder / f"folder-{number:04d}.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def timed(index: LeafletIndex, asked: list) -> list:
-    """Milliseconds per question (analysis and search)."""
-    for question in asked[:20]:
-        index.search(question)
+def timed(index: LeafletIndex, asked: list, hints: list) -> list:
+    """Milliseconds per question (analysis and search, with the two topic hints the chat passes)."""
+    for question, hint in zip(asked[:20], hints, strict=False):
+        index.search(question, hints=hint)
     result = []
-    for question in asked:
+    for question, hint in zip(asked, hints, strict=False):
         started = time.perf_counter()
-        index.search(question, limit=3)
+        index.search(question, limit=3, hints=hint)
         result.append((time.perf_counter() - started) * 1000)
     return result
 
@@ -89,14 +89,16 @@ def main() -> int:
     real = LeafletIndex.build(folders, settings, analyzer)
     sentences = [s for p in real.passages for s in p.text.replace("• ", "").split(". ") if len(s.split()) > 3]
     asked = [rng.choice(questions()) for _ in range(args.questions)]
-    print(f"Leaflet search speed ({args.questions} questions; {analyzer.backend})")
-    report("real leaflets", real, timed(real, asked))
+    medical = [a for a in config.get_knowledge().answers.values() if a.kind == "medical"]
+    hints = [[f"{a.label}. {a.text}" for a in rng.sample(medical, 2)] for _ in asked]
+    print(f"Leaflet search speed ({args.questions} questions, each with 2 topic hints; {analyzer.backend})")
+    report("real leaflets", real, timed(real, asked, hints))
     with tempfile.TemporaryDirectory() as directory:
         generate(Path(directory), args.passages, sentences, rng)
         started = time.perf_counter()
         generated = LeafletIndex.build([Path(directory)], settings, analyzer)
         built = time.perf_counter() - started
-        millis = timed(generated, asked)
+        millis = timed(generated, asked, hints)
         report("generated corpus", generated, millis)
         print(f"  ingest of the generated corpus: {built:.1f} s; goal: <= 5 ms per question for 1,000 passages")
     return 0

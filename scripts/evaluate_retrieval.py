@@ -15,7 +15,6 @@ index of all leaflets together, the strictest case.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from actions import config  # noqa: E402
 from actions.leaflets.index import LeafletIndex  # noqa: E402
 
 SETS = ROOT / "tests" / "retrieval"
-SEEDS = Path(os.environ.get("BACKBOT_SEEDS", ROOT.parent / "shared" / "seeds")).resolve()
+SEEDS = config.seeds_folder()
 SHIPPED = (ROOT / "data" / "leaflets").resolve()
 GOALS = {"hit@1": 0.85, "hit@3": 0.95, "not covered": 0.90}
 

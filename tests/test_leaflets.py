@@ -18,7 +18,7 @@ from actions.leaflets.passages import split_passages
 from .conftest import ROOT
 from .pdfmaker import make_pdf
 
-SEEDS = Path(os.environ.get("BACKBOT_SEEDS", ROOT.parent / "shared" / "seeds")).resolve()
+SEEDS = config.seeds_folder()
 SHIPPED = ROOT / "data" / "leaflets"
 # CI sets BACKBOT_REQUIRE_SEEDS=1 (in .ci/run): there a missing seeds folder fails instead of skipping.
 needs_seeds = pytest.mark.skipif(

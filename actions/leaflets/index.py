@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from actions.leaflets.analysis import Analyzer
 from actions.leaflets.documents import Document, UnreadableLeaflet, leaflet_files, read_document
@@ -27,6 +27,7 @@ from actions.leaflets.settings import LeafletSettings
 
 INDEX_FORMAT = 1
 RERANK_POOL = 20
+HINT_POOL = 50
 _CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -133,6 +134,7 @@ class LeafletIndex:
         self.idf = {term: math.log(1 + (total - len(p) + 0.5) / (len(p) + 0.5)) for term, p in postings.items()}
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
         self._position = {passage.id: number for number, passage in enumerate(passages)}
+        self._hints: Dict[str, FrozenSet[str]] = {}
         self._by_document: Dict[str, List[Passage]] = defaultdict(list)
         for passage in passages:
             self._by_document[passage.document].append(passage)
@@ -202,21 +204,20 @@ class LeafletIndex:
                 ranked highest); their words help ranking with `hint_weight`, never the confidence.
         """
         concepts = self.analyzer.concepts(question)
-        query_terms: Dict[str, float] = Counter(
-            term for concept in concepts for term in set(concept.terms + concept.parts)
-        )
-        hint_terms = {term for hint in hints for term in self.analyzer.terms(hint)}
-        for term in hint_terms:
-            query_terms[term] = query_terms.get(term, 0) + self.settings.hint_weight
+        query_terms = Counter(term for concept in concepts for term in set(concept.terms + concept.parts))
         scores: Dict[int, float] = defaultdict(float)
         for term, weight in query_terms.items():
-            postings = self._postings.get(term)
-            if not postings:
-                continue
-            idf = self.idf[term]
-            for number, count in postings:
-                norm = self.k1 * (1 - self.b + self.b * self._lengths[number] / self._average)
-                scores[number] += weight * idf * count * (self.k1 + 1) / (count + norm)
+            for number, count in self._postings.get(term, ()):
+                scores[number] += weight * self._weight(term, number, count)
+        if hints and scores:
+            # Hints only reorder passages that share a word with the question (any other passage
+            # has confidence 0 and is never quoted), and only the best of them: cheap.
+            hint_keys = frozenset().union(*(self._hint_keys(hint) for hint in hints))
+            candidates = sorted(scores.items(), key=lambda item: -item[1])[:HINT_POOL]
+            for number, _ in candidates:
+                terms = self.passage_terms[number]
+                extra = sum(self._weight(t, number, terms[t]) for t in hint_keys.intersection(terms))
+                scores[number] += self.settings.hint_weight * extra
         # Rerank the best by BM25 times coverage^coverage_weight: a passage with all the question's
         # words beats one that repeats a single word often (Lucene's classic "coord" factor).
         pool = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[: max(limit, RERANK_POOL)]
@@ -224,6 +225,18 @@ class LeafletIndex:
         power = self.settings.coverage_weight
         hits.sort(key=lambda hit: (-(hit.score * hit.confidence**power), self._position[hit.passage.id]))
         return hits[:limit]
+
+    def _weight(self, term: str, number: int, count: int) -> float:
+        """BM25 weight of a term that occurs `count` times in passage `number`."""
+        norm = self.k1 * (1 - self.b + self.b * self._lengths[number] / self._average)
+        return self.idf[term] * count * (self.k1 + 1) / (count + norm)
+
+    def _hint_keys(self, hint: str) -> FrozenSet[str]:
+        """The search keys of a hint (the answer texts are few and fixed: analysed once)."""
+        keys = self._hints.get(hint)
+        if keys is None:
+            keys = self._hints[hint] = self.analyzer.keys_of(hint)
+        return keys
 
     def _hit(self, number: int, score: float, concepts) -> Hit:
         terms = self.passage_terms[number]
