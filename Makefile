@@ -64,6 +64,7 @@ test: validate train ## Run every test: pytest (logic, actions, leaflets, HTTP) 
 evaluate: train ## Held-out NLU, red-flag recall/false alarms, leaflet retrieval (hit@1, hit@3, not covered)
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/evaluate_retrieval.py --nlu
+	$(PY) scripts/evaluate_retrieval.py
 
 bench: train ## Latency, throughput, start time, memory, training time and leaflet search time
 	$(PY) scripts/bench_retrieval.py

@@ -299,3 +299,26 @@ def test_make_ask_prints_the_answer_with_source_and_scores():
     result = json.loads(done.stdout)
     assert result["nlu"] == "used" and result["kind"] == "red_flag"
     assert result["red_flag"]["tier"] == "emergency" and result["passages"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  min_confidence: 0.5", "  min_confidence: 2", "'min_confidence' must lie between 0.0 and 1.0"),
+        ("  passage_words: 110", "  passage_words: many", "'passage_words' must be a whole number"),
+        ("folders:\n  - data/leaflets", "folders: data/leaflets", "'folders' must be a list"),
+        ("  - '^(cookies?|accepteer", "  - '^(cookies?|(accepteer", "is not a valid regular expression"),
+    ],
+)
+def test_a_broken_leaflet_settings_file_names_file_line_and_setting(knowledge_copy, old, new, message):
+    from actions.datafile import DataFileError
+    from actions.knowledge import load_sources
+    from actions.leaflets.settings import load_leaflet_settings
+
+    path = knowledge_copy / "leaflets.yml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(DataFileError, match="leaflets.yml") as error:
+        load_leaflet_settings(path, load_sources(knowledge_copy / "sources.yml"))
+    assert message in str(error.value)
