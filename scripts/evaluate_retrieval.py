@@ -219,7 +219,9 @@ def main() -> int:
     ]
     threshold = shipped.settings.min_confidence
     hints = "with NLU topic hints" if args.nlu else "without NLU hints"
-    print(f"\nLeaflet retrieval (BM25 over stems, {hints}; min_confidence {threshold}; {config.get_analyzer().backend})")
+    print(
+        f"\nLeaflet retrieval (BM25 over stems, {hints}; min_confidence {threshold}; {config.get_analyzer().backend})"
+    )
     print(f"{'set':34} {'questions':>9} {'hit@1':>7} {'hit@3':>7} {'answered':>9} {'not covered':>12}")
     totals: Dict[str, int] = dict.fromkeys(("n", "h1", "h3", "ans", "nct", "nch"), 0)
     for s in results:
