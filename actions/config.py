@@ -76,7 +76,9 @@ def leaflet_folders(settings: Optional[LeafletSettings] = None) -> List[Path]:
 def get_analyzer() -> Analyzer:
     """Returns the Dutch analyzer for leaflet search (loads spaCy on first use)."""
     settings = get_leaflet_settings()
-    nlp, backend = load_dutch()
+    # Search needs tokens and lemmas only: the trained model's parser and entity recogniser
+    # would cost milliseconds per question for nothing.
+    nlp, backend = load_dutch(exclude=["parser", "ner"])
     logger.info("Dutch language for leaflet search: %s", describe_backend(backend))
     return Analyzer(nlp, backend, settings.synonyms, settings.stop_words)
 
