@@ -144,11 +144,18 @@ class ActionAnswerTopic(ReplyAction):
         return "action_answer_topic"
 
     def reply(self, tracker: Tracker) -> Reply:
-        """Looks up the answer for the intent; an unknown intent asks to rephrase."""
+        """Looks up the answer for the intent; a specific thing only a leaflet explains gets that passage."""
         knowledge, practice = get_knowledge(), get_practice()
         answer = knowledge.answer_for_intent(latest_intent(tracker))
         if answer is None:
             return suggestion_reply(knowledge, practice, [])
+        question = strip_payload(latest_text(tracker))
+        index = leaflet_index_or_none() if answer.kind == "medical" and question else None
+        hit = index.specific_hit(question, answer.text) if index is not None else None
+        if hit is not None:  # the question names something specific that only a leaflet explains
+            reply, position = passage_reply(knowledge, index, hit.passage, question=question)
+            reply.slots[PASSAGE_SLOT] = position.encode()
+            return reply
         return answer_reply(knowledge, practice, answer, latest_text(tracker))
 
 

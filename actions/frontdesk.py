@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 
 from actions.compose import answer_reply, contact_list
 from actions.config import get_detector, get_knowledge, get_leaflet_index, get_practice
+from actions.leaflets.index import Hit
 from actions.leaflets.replies import topic_hints
 from actions.redflags import REPORT
 from actions.safety import escalation_reply
@@ -36,6 +37,19 @@ def parse_with_rasa(question: str, rasa_url: str = RASA_URL, timeout_s: float = 
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def _passage_info(hit: Hit) -> Dict[str, Any]:
+    """A passage as the front desk sees it: file, title, heading, text, scores."""
+    return {
+        "file": hit.document.name,
+        "path": hit.document.path,
+        "title": hit.document.title,
+        "heading": hit.passage.heading,
+        "text": hit.passage.text,
+        "score": round(hit.score, 3),
+        "confidence": round(hit.confidence, 3),
+    }
 
 
 def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -62,18 +76,7 @@ def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     }
     ranking = [(item.get("name"), item.get("confidence", 0.0)) for item in (parsed or {}).get("intent_ranking") or []]
     hits = index.search(question, limit=3, hints=topic_hints(knowledge, ranking))
-    result["passages"] = [
-        {
-            "file": hit.document.name,
-            "path": hit.document.path,
-            "title": hit.document.title,
-            "heading": hit.passage.heading,
-            "text": hit.passage.text,
-            "score": round(hit.score, 3),
-            "confidence": round(hit.confidence, 3),
-        }
-        for hit in hits
-    ]
+    result["passages"] = [_passage_info(hit) for hit in hits]
     assessment = detector.assess(question)
     answer = knowledge.answer_for_intent(intent) if intent not in TOPICLESS_INTENTS else None
     if assessment.tier or assessment.crisis:
@@ -81,6 +84,11 @@ def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         flags = [f.flag for f in assessment.findings if f.status == REPORT]
         result.update(kind="red_flag", red_flag={"tier": assessment.tier, "flags": flags}, topic=reply.topic)
         result["answer"] = "\n\n".join(reply.texts)
+    elif answer is not None and answer.kind == "medical" and (specific := index.specific_hit(question, answer.text)):
+        source = _passage_info(specific)
+        result.update(
+            kind="passage", topic="leaflet", answer=specific.passage.text, source=source, instead_of=answer.topic
+        )
     elif answer is not None:
         reply = answer_reply(knowledge, practice, answer, question)
         result.update(kind="topic", topic=answer.topic, answer="\n\n".join(reply.texts), sources=list(answer.sources))

@@ -136,3 +136,23 @@ async def test_a_long_passage_is_shown_from_the_part_that_answers():
         ActionAnswerFromLeaflets(), make_tracker("wat is de ziekte van Scheuermann?", "nlu_fallback")
     )
     assert "Scheuermann" in messages[0]["text"]
+
+
+async def test_a_specific_thing_only_a_leaflet_explains_beats_a_general_topic_answer():
+    from actions.answers import ActionAnswerTopic
+
+    messages, slots = await run(
+        ActionAnswerTopic(), make_tracker("wat is de ziekte van Scheuermann?", "ask_what_is_lbp")
+    )
+    assert (
+        messages[0]["text"].startswith("Uit de folder 'Lage rugpijn begrijpen'")
+        and "Scheuermann" in messages[0]["text"]
+    )
+    assert slots["topic"] == "leaflet"
+    messages, slots = await run(ActionAnswerTopic(), make_tracker("moet ik een röntgenfoto laten maken", "ask_imaging"))
+    assert slots["topic"] == "imaging"
+
+
+def test_front_desk_names_the_topic_a_specific_passage_replaced():
+    result = lookup("wat is de ziekte van Scheuermann?", {"intent": {"name": "ask_what_is_lbp", "confidence": 0.9}})
+    assert (result["kind"], result["instead_of"]) == ("passage", "what_is_lbp")

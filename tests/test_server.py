@@ -249,3 +249,11 @@ def test_front_desk_endpoint_rejects_bad_requests(server, suffix, body, status):
     url = f"{server.actions_url}/frontdesk/ask{suffix}"
     code, _ = post(url, body) if body is not None else get_json(url)
     assert code == status
+
+
+@pytest.mark.parametrize("question", ["wat is de ziekte van Scheuermann?", "helpt zo'n rugkorset eigenlijk?"])
+def test_questions_beyond_the_topics_are_answered_from_the_leaflets_over_rest(server, question):
+    status, replies = say(server, new_sender(), question)
+    assert status == 200
+    texts = [r.get("text", "") for r in replies]
+    assert any(t.startswith("Uit de ") for t in texts) or texts[0].startswith("Sommige hulpmiddelen"), texts

@@ -28,6 +28,9 @@ from actions.leaflets.settings import LeafletSettings
 INDEX_FORMAT = 1
 RERANK_POOL = 20
 HINT_POOL = 50
+# A word is "rare" in the leaflets when its idf is at least this share of an unknown word's
+# (it occurs in a few passages only).
+RARE_SHARE = 0.6
 _CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -272,6 +275,29 @@ class LeafletIndex:
         """The best passage if it is confident enough (`min_confidence`), else None."""
         hits = self.search(question, limit=1)
         if hits and hits[0].confidence >= self.settings.min_confidence:
+            return hits[0]
+        return None
+
+    def specific_hit(self, question: str, answer_text: str) -> Optional[Hit]:
+        """A passage about something specific the question names and a topic answer does not cover.
+
+        "wat is de ziekte van Scheuermann?" may be recognised as "what is low back pain"; the
+        word 'Scheuermann' is rare in the leaflets and absent from that answer, so the passage
+        that explains it is the better reply. Returns that passage when it is confident and
+        contains every such rare word, else None.
+        """
+        answer_keys = self._hint_keys(answer_text)
+        rare = [
+            concept.word
+            for concept in self.analyzer.concepts(question)
+            if not answer_keys.intersection(concept.terms)
+            and self.analyzer.synonym(concept.word) is None  # synonym groups are everyday words, not specifics
+            and any(self.idf.get(term, 0.0) >= RARE_SHARE * self.unknown_idf for term in concept.terms)
+        ]
+        if not rare:
+            return None
+        hits = self.search(question, limit=1, hints=[answer_text])
+        if hits and hits[0].confidence >= self.settings.min_confidence and set(rare) <= set(hits[0].matched):
             return hits[0]
         return None
 
