@@ -322,3 +322,9 @@ def test_a_broken_leaflet_settings_file_names_file_line_and_setting(knowledge_co
     with pytest.raises(DataFileError, match="leaflets.yml") as error:
         load_leaflet_settings(path, load_sources(knowledge_copy / "sources.yml"))
     assert message in str(error.value)
+
+
+def test_an_empty_leaflet_folder_gives_an_index_that_finds_nothing(tmp_path):
+    index = build(tmp_path)
+    assert index.passages == [] and index.report.documents == []
+    assert index.search("helpt een rugbrace?") == []
