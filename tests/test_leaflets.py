@@ -328,3 +328,24 @@ def test_an_empty_leaflet_folder_gives_an_index_that_finds_nothing(tmp_path):
     index = build(tmp_path)
     assert index.passages == [] and index.report.documents == []
     assert index.search("helpt een rugbrace?") == []
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("röntgenfoto", "scan"),
+        ("fysio", "kinesist"),
+        ("fysiotherapeuten", "fysiotherapeut"),
+        ("knieën", "knieen"),
+        ("oefeningen", "oefenen"),
+        ("a-specifieke", "aspecifieke"),
+    ],
+)
+def test_patient_words_and_leaflet_words_meet_on_one_search_key(one, other):
+    analyzer = build(SHIPPED).analyzer
+    assert set(analyzer.terms(one)) & set(analyzer.terms(other))
+
+
+def test_compounds_are_split_into_leaflet_words():
+    analyzer = build(SHIPPED).analyzer
+    assert {analyzer.key("rug"), analyzer.key("klacht")} <= set(analyzer.terms("rugklachten"))
