@@ -8,7 +8,7 @@ from typing import List, Sequence
 
 from actions.leaflets.documents import HEADING, ITEM, Block, Document
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9\"'(])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9\"'(])")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _units(blocks: Sequence[Block]) -> List[List[str]]:
 
 def _split_long(unit: List[str], max_words: int) -> List[List[str]]:
     """Splits a unit longer than `max_words` at list items or sentence ends."""
-    pieces = unit if len(unit) > 1 else _SENTENCE_END.split(unit[0])
+    pieces = unit if len(unit) > 1 else SENTENCE_END.split(unit[0])
     glue = len(unit) == 1
     parts: List[List[str]] = [[]]
     for piece in pieces:

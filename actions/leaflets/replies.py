@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
 from actions.compose import Reply, contact_list
 from actions.knowledge import Knowledge
 from actions.leaflets.index import DocumentInfo, LeafletIndex
-from actions.leaflets.passages import Passage
+from actions.leaflets.passages import SENTENCE_END, Passage
 from actions.practice import PracticeConfig
 
 LEAFLET_TOPIC = "leaflet"
 READ_MORE_PAYLOAD = "/read_more"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9\"'(])")
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def segments(passage: Passage) -> List[Tuple[int, str]]:
     """The passage as (line number, sentence or list item) pairs, the units a preview is cut at."""
     result = []
     for number, line in enumerate(passage.lines):
-        pieces = [line] if line.startswith("• ") else _SENTENCE_END.split(line)
+        pieces = [line] if line.startswith("• ") else SENTENCE_END.split(line)
         result.extend((number, piece) for piece in pieces if piece.strip())
     return result
 
