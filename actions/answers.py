@@ -28,6 +28,7 @@ from actions.handoff import new_handoff
 from actions.leaflets.index import LeafletIndex
 from actions.leaflets.replies import (
     LEAFLET_TOPIC,
+    PASSAGE_SLOT,
     Position,
     not_covered_reply,
     passage_reply,
@@ -42,7 +43,6 @@ from actions.text import classify_input
 logger = logging.getLogger(__name__)
 
 TOPIC_SLOT = "topic"
-PASSAGE_SLOT = "leaflet_passage"
 RED_FLAG_TIER_SLOT = "red_flag_tier"
 RED_FLAGS_SLOT = "red_flags_reported"
 OFFER_SLOT = "safety_check_offered"
@@ -153,9 +153,7 @@ class ActionAnswerTopic(ReplyAction):
         index = leaflet_index_or_none() if answer.kind == "medical" and question else None
         hit = index.specific_hit(question, answer.text) if index is not None else None
         if hit is not None:  # the question names something specific that only a leaflet explains
-            reply, position = passage_reply(knowledge, index, hit.passage, question=question)
-            reply.slots[PASSAGE_SLOT] = position.encode()
-            return reply
+            return passage_reply(knowledge, index, hit.passage, question=question)
         return answer_reply(knowledge, practice, answer, latest_text(tracker))
 
 
@@ -173,7 +171,6 @@ class ActionShowSource(ReplyAction):
             index = leaflet_index_or_none()
             reply = index and source_of_passage(knowledge, index, Position.decode(tracker.get_slot(PASSAGE_SLOT)))
             if reply:
-                reply.slots[PASSAGE_SLOT] = tracker.get_slot(PASSAGE_SLOT)
                 return reply
         return source_reply(knowledge, tracker.get_slot(TOPIC_SLOT))
 
@@ -207,23 +204,22 @@ class ActionAnswerFromLeaflets(ReplyAction):
         """Searches the leaflets; a message without content words gets the rephrase or out-of-scope answer."""
         knowledge, practice = get_knowledge(), get_practice()
         question = strip_payload(latest_text(tracker))
+        ranking = self._ranking(tracker)
         index = leaflet_index_or_none()
         if index is not None and question.strip():
-            hits = index.search(question, limit=1, hints=topic_hints(knowledge, self._ranking(tracker)))
+            hits = index.search(question, limit=1, hints=topic_hints(knowledge, ranking))
             if hits and hits[0].confidence >= index.settings.min_confidence:
-                reply, position = passage_reply(knowledge, index, hits[0].passage, question=question)
-                reply.slots[PASSAGE_SLOT] = position.encode()
-                return reply
+                return passage_reply(knowledge, index, hits[0].passage, question=question)
             if index.analyzer.concepts(question):
                 reply = not_covered_reply(knowledge, practice, question)
-                suggestions = suggestion_reply(knowledge, practice, self._ranking(tracker))
+                suggestions = suggestion_reply(knowledge, practice, ranking)
                 if suggestions.buttons:  # the closest topics, in case the patient meant one of them
                     reply.texts.append(knowledge.message("suggestions_intro"))
                     reply.buttons = suggestions.buttons
                 return reply
         if latest_intent(tracker) == "out_of_scope":
             return answer_reply(knowledge, practice, knowledge.answers["out_of_scope"], question)
-        return suggestion_reply(knowledge, practice, self._ranking(tracker))
+        return suggestion_reply(knowledge, practice, ranking)
 
     @staticmethod
     def _ranking(tracker: Tracker) -> List[Tuple[str, float]]:
@@ -247,10 +243,7 @@ class ActionReadMore(ReplyAction):
         index = leaflet_index_or_none()
         if index is None:
             return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_nothing_to_read")])
-        reply, position = read_more_reply(knowledge, index, Position.decode(tracker.get_slot(PASSAGE_SLOT)))
-        if position is not None:
-            reply.slots[PASSAGE_SLOT] = position.encode()
-        return reply
+        return read_more_reply(knowledge, index, Position.decode(tracker.get_slot(PASSAGE_SLOT)))
 
 
 def leaflet_index_or_none() -> Optional[LeafletIndex]:

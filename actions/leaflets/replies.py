@@ -12,6 +12,8 @@ from actions.leaflets.passages import SENTENCE_END, Passage
 from actions.practice import PracticeConfig
 
 LEAFLET_TOPIC = "leaflet"
+# The slot that keeps where the reader is: set by every reply that quotes a passage.
+PASSAGE_SLOT = "leaflet_passage"
 READ_MORE_PAYLOAD = "/read_more"
 
 
@@ -112,8 +114,10 @@ def passage_reply(
     start: int = 0,
     continued: bool = False,
     question: str = "",
-) -> Tuple[Reply, Position]:
+) -> Reply:
     """Quotes a passage (from segment `start`) with its source, the not-a-diagnosis line and "Meer lezen".
+
+    The reply sets the `leaflet_passage` slot to where the reader now is.
 
     Args:
         knowledge: the messages.
@@ -142,23 +146,22 @@ def passage_reply(
         texts=[f"{body}{' …' if more else ''}", knowledge.disclaimer],
         buttons=_read_more_buttons(knowledge) if can_read_on else [],
         medical=True,
+        slots={PASSAGE_SLOT: Position(passage.id, shown).encode()},
     )
-    return reply, Position(passage.id, shown)
+    return reply
 
 
-def read_more_reply(
-    knowledge: Knowledge, index: LeafletIndex, position: Optional[Position]
-) -> Tuple[Reply, Optional[Position]]:
+def read_more_reply(knowledge: Knowledge, index: LeafletIndex, position: Optional[Position]) -> Reply:
     """Goes on where the reader stopped: the rest of the passage, else the next passage of the leaflet."""
     passage = index.passage(position.passage_id) if position else None
     if position is None or passage is None:
-        return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_nothing_to_read")]), None
+        return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_nothing_to_read")])
     if position.shown < len(segments(passage)):
         return passage_reply(knowledge, index, passage, position.shown, continued=True)
     following = index.next_passage(passage)
     if following is None:
         title = index.documents[passage.document].title
-        return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_end", title=title)]), position
+        return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_end", title=title)])
     return passage_reply(knowledge, index, following, 0, continued=True)
 
 
