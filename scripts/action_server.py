@@ -17,10 +17,10 @@ import os
 import sys
 from pathlib import Path
 
-# The actions never use TensorFlow, but spaCy's thinc imports it when installed (seconds of
-# start-up and hundreds of MB); Rasa's own process still has it.
-sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actions.language import skip_tensorflow  # noqa: E402
+
+skip_tensorflow()  # the actions never use it; Rasa's own process still has it
 
 from rasa_sdk.endpoint import create_app  # noqa: E402
 from sanic import response  # noqa: E402

@@ -17,9 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from actions.language import skip_tensorflow  # noqa: E402
+
+skip_tensorflow()
 
 import yaml  # noqa: E402
 

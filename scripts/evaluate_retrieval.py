@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-if "--nlu" not in sys.argv:
-    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]  # only the NLU model needs it
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from actions.language import skip_tensorflow  # noqa: E402
+
+if "--nlu" not in sys.argv:  # only the NLU model needs it
+    skip_tensorflow()
 
 import yaml  # noqa: E402
 

@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 
-def _without_tensorflow() -> None:
-    # spaCy's thinc imports TensorFlow when installed; reading leaflets never needs it.
-    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
-
-
 def ingest(if_changed: bool) -> int:
     """Builds and saves the leaflet index; reports what was read and what was skipped (and why)."""
-    _without_tensorflow()
+    from actions.language import skip_tensorflow
+
+    skip_tensorflow()
     from actions import config
     from actions.datafile import DataFileError
     from actions.leaflets.index import LeafletIndex, fingerprint
