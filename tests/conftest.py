@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = ROOT / "data" / "knowledge"
@@ -47,6 +48,18 @@ def make_tracker(
         active_loop={},
         latest_action_name="action_listen",
     )
+
+
+def slots_of(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The slots an action set, by name."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def run_action(action: Any, tracker: Tracker) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Runs a custom action on a tracker; returns the messages it sent and the events it returned."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher.messages, events
 
 
 @pytest.fixture

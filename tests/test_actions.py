@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerFollowup, ActionAnswerFromLeaflets, ActionAnswerTopic, ActionShowSource
 from actions.config import get_knowledge
 from actions.knowledge import SPEC_TOPICS
 
-from .conftest import make_tracker
+from .conftest import make_tracker, run_action, slots_of
 
 DISCLAIMER = get_knowledge().disclaimer
 SAFETY_NET = get_knowledge().message("safety_net")
 
 
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-async def run(action, tracker):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
-    return dispatcher.messages, events
-
-
 @pytest.mark.parametrize("topic", [t for t in SPEC_TOPICS if t != "practice_contact"])
 async def test_every_medical_topic_is_answered_and_recorded(topic):
     answer = get_knowledge().answers[topic]
-    messages, events = await run(ActionAnswerTopic(), make_tracker("een vraag", answer.intents[0]))
+    messages, events = await run_action(ActionAnswerTopic(), make_tracker("een vraag", answer.intents[0]))
     assert len(messages) == 1
     text = messages[0]["text"]
     assert text.startswith(answer.text.strip())
@@ -51,7 +40,7 @@ async def test_every_medical_topic_is_answered_and_recorded(topic):
     ],
 )
 async def test_conversation_topics(intent, topic, expected):
-    messages, events = await run(ActionAnswerTopic(), make_tracker("hallo", intent))
+    messages, events = await run_action(ActionAnswerTopic(), make_tracker("hallo", intent))
     text = "\n".join(m["text"] for m in messages)
     assert expected in text
     assert "{" not in text, "placeholders are filled in"
@@ -60,7 +49,7 @@ async def test_conversation_topics(intent, topic, expected):
 
 
 async def test_greeting_says_what_it_does_that_it_is_no_doctor_and_how_it_stores():
-    messages, _ = await run(ActionAnswerTopic(), make_tracker("hoi", "greet"))
+    messages, _ = await run_action(ActionAnswerTopic(), make_tracker("hoi", "greet"))
     text = messages[0]["text"].lower()
     assert "vragen" in text and "rug" in text
     assert "arts" in text
@@ -68,7 +57,7 @@ async def test_greeting_says_what_it_does_that_it_is_no_doctor_and_how_it_stores
 
 
 async def test_appointment_gives_the_number_of_the_location_asked_for():
-    messages, _ = await run(ActionAnswerTopic(), make_tracker("afspraak maken in Veghel", "request_appointment"))
+    messages, _ = await run_action(ActionAnswerTopic(), make_tracker("afspraak maken in Veghel", "request_appointment"))
     text = messages[0]["text"]
     assert "0413-365767" in text
     assert "0413-263002" not in text
@@ -84,7 +73,7 @@ async def test_appointment_gives_the_number_of_the_location_asked_for():
     ],
 )
 async def test_practice_questions_are_answered_from_the_practice_file(text, expected, absent):
-    messages, events = await run(ActionAnswerTopic(), make_tracker(text, "ask_practice_contact"))
+    messages, events = await run_action(ActionAnswerTopic(), make_tracker(text, "ask_practice_contact"))
     reply = "\n".join(m["text"] for m in messages)
     assert expected in reply
     assert absent not in reply
@@ -92,7 +81,7 @@ async def test_practice_questions_are_answered_from_the_practice_file(text, expe
 
 
 async def test_source_of_the_previous_answer():
-    messages, events = await run(
+    messages, events = await run_action(
         ActionShowSource(), make_tracker("waar staat dat?", "ask_source", slots={"topic": "imaging"})
     )
     text = messages[0]["text"]
@@ -102,13 +91,13 @@ async def test_source_of_the_previous_answer():
 
 
 async def test_source_without_a_previous_answer():
-    messages, events = await run(ActionShowSource(), make_tracker("waar staat dat", "ask_source"))
+    messages, events = await run_action(ActionShowSource(), make_tracker("waar staat dat", "ask_source"))
     assert "nog geen antwoord" in messages[0]["text"]
     assert slots_of(events)["topic"] == "fallback"
 
 
 async def test_followup_duration_in_context():
-    messages, events = await run(
+    messages, events = await run_action(
         ActionAnswerFollowup(), make_tracker("en hoe lang dan?", "ask_followup_duration", slots={"topic": "bed_rest"})
     )
     assert "2 dagen" in messages[0]["text"]
@@ -116,7 +105,7 @@ async def test_followup_duration_in_context():
 
 
 async def test_followup_duration_without_context_gives_the_general_course():
-    messages, events = await run(
+    messages, events = await run_action(
         ActionAnswerFollowup(), make_tracker("hoe lang duurt dat", "ask_followup_duration", slots={"topic": "lifting"})
     )
     assert "4 tot 6 weken" in messages[0]["text"]
@@ -132,7 +121,7 @@ async def test_low_confidence_offers_the_closest_topics_as_buttons():
         {"name": "ask_work", "confidence": 0.05},
         {"name": "ask_sports", "confidence": 0.02},
     ]
-    messages, events = await run(
+    messages, events = await run_action(
         ActionAnswerFromLeaflets(), make_tracker("wat bedoel je?", "nlu_fallback", ranking=ranking)
     )
     buttons = messages[-1]["buttons"]
@@ -153,13 +142,13 @@ async def test_low_confidence_offers_the_closest_topics_as_buttons():
     ],
 )
 async def test_unusable_input_gets_a_clear_dutch_reply(text, expected):
-    messages, events = await run(ActionAnswerTopic(), make_tracker(text, "ask_movement_harmful"))
+    messages, events = await run_action(ActionAnswerTopic(), make_tracker(text, "ask_movement_harmful"))
     assert len(messages) == 1
     assert expected in messages[0]["text"]
     assert slots_of(events)["topic"] == "fallback"
 
 
 async def test_a_button_payload_is_not_treated_as_unusable_input():
-    messages, events = await run(ActionAnswerTopic(), make_tracker("/ask_imaging", "ask_imaging"))
+    messages, events = await run_action(ActionAnswerTopic(), make_tracker("/ask_imaging", "ask_imaging"))
     assert messages[0]["text"].startswith(get_knowledge().answers["imaging"].text.strip())
     assert slots_of(events)["topic"] == "imaging"

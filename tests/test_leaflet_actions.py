@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerFromLeaflets, ActionReadMore, ActionShowSource
 from actions.config import get_knowledge
 from actions.frontdesk import lookup
 
-from .conftest import make_tracker
+from .conftest import make_tracker, run_action, slots_of
 
 KNOWLEDGE = get_knowledge()
 
 
 async def run(action, tracker):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
-    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-    return dispatcher.messages, slots
+    messages, events = await run_action(action, tracker)
+    return messages, slots_of(events)
 
 
 async def test_an_unknown_question_is_answered_from_a_leaflet_with_its_source():

@@ -19,17 +19,12 @@ from actions.safety_check import (
     ValidateSafetyCheckForm,
 )
 
-from .conftest import make_tracker, user_event
+from .conftest import make_tracker, run_action, slots_of, user_event
 
 
 async def run(action, tracker):
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, tracker, {})
-    return [m.get("text") or "" for m in dispatcher.messages], dispatcher.messages, events
-
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    messages, events = await run_action(action, tracker)
+    return [m.get("text") or "" for m in messages], messages, events
 
 
 async def test_emergency_is_escalated_with_what_was_recognised_and_next_step(handoffs):
