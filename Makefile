@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL := models/backbot.tar.gz
+RED_FLAG_MODEL := models/red_flag_classifier.joblib
+RED_FLAG_INPUTS := data/knowledge/red_flags.yml tests/red_flag_cases.yml $(wildcard data/red_flags/*.yml) $(wildcard actions/redflags/*.py)
 # Rasa training data (the knowledge files are read by the actions at run time and need no training).
 TRAIN_DATA := data/nlu data/rules
 TRAIN_INPUTS := config.yml domain.yml actions/language.py $(shell find $(TRAIN_DATA) components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
@@ -15,7 +17,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs lint clean lock
+.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs review lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,7 +32,11 @@ check: $(INSTALLED) ## Check the answer, source, message, practice, red-flag and
 validate: check ## Check the data files and Rasa's training data
 	$(RASA) data validate --domain domain.yml --data $(TRAIN_DATA) --config config.yml --fail-on-warnings
 
-train: $(MODEL) ## Train the model when the training data or config changed
+train: $(MODEL) $(RED_FLAG_MODEL) ## Train the NLU model and the learned red-flag detector when their data changed
+$(RED_FLAG_MODEL): $(INSTALLED) $(RED_FLAG_INPUTS)
+	@mkdir -p models
+	@$(PY) -m actions.redflags.learned train
+
 $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
 	@$(PY) -m actions.check
 	@mkdir -p models results
@@ -61,8 +67,9 @@ test: validate train ## Run every test: pytest (logic, actions, leaflets, HTTP) 
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
 		--fail-on-prediction-errors --no-plot
 
-evaluate: train ## Held-out NLU, red-flag recall/false alarms, leaflet retrieval (hit@1, hit@3, not covered)
+evaluate: train ## Held-out NLU, red-flag recall/false alarms/under-triage per set, leaflet retrieval
 	$(PY) scripts/evaluate.py
+	$(PY) scripts/evaluate_red_flags.py
 	$(PY) scripts/evaluate_retrieval.py --nlu
 	$(PY) scripts/evaluate_retrieval.py
 
@@ -72,6 +79,9 @@ bench: train ## Latency, throughput, start time, memory, training time and leafl
 
 handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)
 	@$(PY) -m actions.handoff
+
+review: $(INSTALLED) ## List where the two red-flag detectors disagreed (for a clinician's review)
+	@$(PY) -m actions.redflags.review
 
 lint: $(INSTALLED) ## Ruff on the Python code
 	$(VENV)/bin/ruff check actions components channels scripts tests

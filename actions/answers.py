@@ -23,7 +23,14 @@ from actions.compose import (
     suggestion_reply,
     with_reassurance,
 )
-from actions.config import get_detector, get_handoff_service, get_knowledge, get_leaflet_index, get_practice
+from actions.config import (
+    get_detector,
+    get_handoff_service,
+    get_knowledge,
+    get_leaflet_index,
+    get_practice,
+    get_review_store,
+)
 from actions.handoff import new_handoff
 from actions.leaflets.index import LeafletIndex
 from actions.leaflets.replies import (
@@ -71,6 +78,27 @@ def previous_flags(tracker: Tracker) -> List[str]:
     return list(tracker.get_slot(RED_FLAGS_SLOT) or [])
 
 
+def earlier_texts(tracker: Tracker) -> List[str]:
+    """The patient's earlier messages in this conversation (oldest first; button payloads left out)."""
+    texts = [strip_payload(event.get("text") or "") for event in tracker.events if event.get("event") == "user"]
+    return [text for text in texts[:-1] if text.strip()]
+
+
+def assess_latest(tracker: Tracker) -> Assessment:
+    """Reads the latest message with both red-flag detectors and the conversation's earlier turns.
+
+    A disagreement between the detectors is stored for review.
+    """
+    text = strip_payload(latest_text(tracker))
+    assessment = get_detector().assess(text, previous_flags(tracker), earlier=earlier_texts(tracker))
+    if assessment.disagreement:
+        try:
+            get_review_store().add(tracker.sender_id, text, assessment.tier, assessment.disagreement)
+        except Exception:  # noqa: BLE001 - a review log that cannot be written must not stop the answer
+            logger.exception("Could not store a red-flag disagreement for review")
+    return assessment
+
+
 def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Assessment) -> List[EventType]:
     """Sends the escalation for a red-flag or crisis report, hands off to the front desk, records the tier."""
     knowledge, practice, detector = get_knowledge(), get_practice(), get_detector()
@@ -106,7 +134,7 @@ class ReplyAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         """Checks for red flags and unusable input, sends the reply and sets the slots."""
         text = latest_text(tracker)
-        assessment = get_detector().assess(strip_payload(text), previous_flags(tracker))
+        assessment = assess_latest(tracker)
         if assessment.tier or assessment.crisis:
             return escalate(dispatcher, tracker, assessment)
         knowledge = get_knowledge()
@@ -115,12 +143,15 @@ class ReplyAction(Action, ABC):
         if assessment.yellow and not problem:
             reply = with_reassurance(knowledge, get_practice(), reply, assessment, text)
         own_pain = any(f.flag == OWN_PAIN_FLAG for f in assessment.reported(("context",)))
-        offer = self.offers_safety_check and reply.medical and own_pain
+        # A sign only the learned detector suspects gets the offer too, whatever the answer was about.
+        suspected = assessment.needs_check and not problem
+        offer = (self.offers_safety_check and reply.medical and own_pain) or suspected
         for index, message in enumerate(reply.texts):
             last = index == len(reply.texts) - 1 and not offer
             dispatcher.utter_message(text=message, buttons=reply.buttons if last else [])
         if offer:
-            dispatcher.utter_message(text=knowledge.message("check_offer"), buttons=yes_no_buttons(knowledge)[:2])
+            key = "check_offer_unsure" if suspected else "check_offer"
+            dispatcher.utter_message(text=knowledge.message(key), buttons=yes_no_buttons(knowledge)[:2])
         resolved = [f for f in assessment.findings if f.status == RESOLVED and f.tier in RED_TIERS]
         if resolved and not problem:
             what = describe(get_detector().rules, resolved, knowledge.message("and"))

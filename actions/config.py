@@ -10,12 +10,17 @@ from typing import List, Optional, Tuple
 
 from actions.handoff import HandoffService, HandoffStore
 from actions.knowledge import Knowledge, load_knowledge
-from actions.language import describe_backend, load_dutch
+from actions.language import describe_backend, dutch_word_forms, load_dutch
 from actions.leaflets.analysis import Analyzer
 from actions.leaflets.index import LeafletIndex, fingerprint
 from actions.leaflets.settings import LeafletSettings, load_leaflet_settings
 from actions.practice import PracticeConfig, load_practice
 from actions.redflags import RedFlagDetector, load_red_flags
+from actions.redflags.learned import Example, LearnedDetector, training_set
+from actions.redflags.learned import fingerprint as learned_fingerprint
+from actions.redflags.normalise import Normaliser, pattern_vocabulary
+from actions.redflags.patterns import RED_TIERS, RedFlagRules
+from actions.redflags.review import ReviewStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +42,114 @@ def get_practice() -> PracticeConfig:
     return load_practice(KNOWLEDGE_DIR / "practice.yml")
 
 
+# The learned red-flag detector: its training data and the model file `make train` writes.
+RED_FLAG_TRAINING_DIR = Path(os.environ.get("BACKBOT_RED_FLAG_TRAINING", PROJECT_ROOT / "data" / "red_flags"))
+RED_FLAG_MODEL = Path(os.environ.get("BACKBOT_RED_FLAG_MODEL", PROJECT_ROOT / "models" / "red_flag_classifier.joblib"))
+# The development table of the pattern detector also teaches the learned one (never a blind set).
+RED_FLAG_DEVELOPMENT_TABLE = PROJECT_ROOT / "tests" / "red_flag_cases.yml"
+
+
+@lru_cache(maxsize=1)
+def get_red_flag_rules() -> RedFlagRules:
+    """Returns the validated rules of red_flags.yml (loaded on first use)."""
+    return load_red_flags(KNOWLEDGE_DIR / "red_flags.yml")
+
+
+@lru_cache(maxsize=1)
+def get_normaliser() -> Normaliser:
+    """Returns the text normaliser both red-flag detectors read through (loads the Dutch word list once)."""
+    rules = get_red_flag_rules()
+    sources = [pattern.source for flag in rules.flags for pattern in flag.patterns]
+    lexicon = dutch_word_forms()
+    # Words patients use that the lemma table lacks ("verder") must never be "repaired".
+    known = lexicon | _words_of(sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")) + _training_files())
+    return Normaliser(rules.spelling, pattern_vocabulary(sources, lexicon), known)
+
+
+def _words_of(paths: List[Path]) -> frozenset:
+    import re
+
+    from actions.text import fold
+
+    words: set = set()
+    for path in paths:
+        words |= set(re.findall(r"[a-z]+", fold(path.read_text(encoding="utf-8"))))
+    return frozenset(words)
+
+
 @lru_cache(maxsize=1)
 def get_detector() -> RedFlagDetector:
-    """Returns the red-flag detector with the validated rules of red_flags.yml (loaded on first use)."""
-    return RedFlagDetector(load_red_flags(KNOWLEDGE_DIR / "red_flags.yml"))
+    """Returns the red-flag detector: patterns and learned detector together (loaded on first use)."""
+    return RedFlagDetector(get_red_flag_rules(), get_normaliser(), get_learned_detector())
+
+
+def _training_files() -> List[Path]:
+    return sorted(RED_FLAG_TRAINING_DIR.glob("*.yml"))
+
+
+def _red_flag_ids(rules: RedFlagRules) -> List[str]:
+    return [flag.id for flag in rules.flags if flag.tier in RED_TIERS]
+
+
+def learned_model_inputs(augmented: bool = True) -> Tuple[List[str], List[Tuple[str, ...]], List[str]]:
+    """The normalised training texts, their flags, and the flag ids the learned detector learns.
+
+    Besides data/red_flags/*.yml, the pattern detector's development table is used, labelled
+    with the flags the patterns find in it (the table checks that they are right).
+    """
+    import yaml
+
+    rules = get_red_flag_rules()
+    flags = _red_flag_ids(rules)
+    normalise = get_normaliser()
+    extra: List[Example] = []
+    if RED_FLAG_DEVELOPMENT_TABLE.exists():
+        from actions.redflags.patterns import PatternDetector
+
+        patterns = PatternDetector(rules)
+        cases = yaml.safe_load(RED_FLAG_DEVELOPMENT_TABLE.read_text(encoding="utf-8"))["cases"]
+        for case in cases:
+            found = [f.flag for f in patterns.findings(normalise(case["text"])) if f.status == "report"]
+            extra.append(Example(case["text"], tuple(sorted({f for f in found if f in flags}))))
+    if not augmented:
+        from actions.redflags.learned import read_examples
+
+        written = read_examples(_training_files(), flags) + extra
+        return [normalise(e.text) for e in written], [e.flags for e in written], flags
+    texts, labels = training_set(_training_files(), flags, normalise, extra)
+    return texts, labels, flags
+
+
+def _learned_fingerprint() -> str:
+    rules = get_red_flag_rules()
+    files = _training_files() + [KNOWLEDGE_DIR / "red_flags.yml"]
+    if RED_FLAG_DEVELOPMENT_TABLE.exists():
+        files.append(RED_FLAG_DEVELOPMENT_TABLE)
+    return learned_fingerprint(files, {"flags": _red_flag_ids(rules)})
+
+
+def train_learned_detector(force: bool = False) -> LearnedDetector:
+    """Loads the saved learned detector, or trains and saves it when it is missing or out of date."""
+    expected = _learned_fingerprint()
+    detector = None if force else LearnedDetector.load(RED_FLAG_MODEL, expected)
+    if detector is not None:
+        return detector
+    texts, labels, flags = learned_model_inputs()
+    detector = LearnedDetector.train(texts, labels, flags, expected)
+    try:
+        detector.save(RED_FLAG_MODEL)
+    except OSError as error:
+        logger.warning("Could not save the learned red-flag detector to %s: %s", RED_FLAG_MODEL, error)
+    return detector
+
+
+@lru_cache(maxsize=1)
+def get_learned_detector() -> Optional[LearnedDetector]:
+    """The learned red-flag detector (trained on first use when `make train` has not), or None without training data."""
+    if not _training_files():
+        logger.warning("No training data in %s: only the pattern red-flag detector is used.", RED_FLAG_TRAINING_DIR)
+        return None
+    return train_learned_detector()
 
 
 # Handoff records for the front desk (SQLite) and the URL notified of each one (optional).
@@ -52,6 +161,16 @@ HANDOFF_WEBHOOK = os.environ.get("BACKBOT_HANDOFF_WEBHOOK", "")
 def get_handoff_service() -> HandoffService:
     """Returns the handoff service (creates its table on first use)."""
     return HandoffService(HandoffStore(HANDOFF_DB), HANDOFF_WEBHOOK)
+
+
+# Disagreements between the two red-flag detectors, for a clinician's review (SQLite).
+REVIEW_DB = Path(os.environ.get("BACKBOT_REVIEW_DB", PROJECT_ROOT / "run" / "red_flag_review.db"))
+
+
+@lru_cache(maxsize=1)
+def get_review_store() -> ReviewStore:
+    """Returns the store of detector disagreements (creates its table on first use)."""
+    return ReviewStore(REVIEW_DB)
 
 
 # Leaflet search: settings, folders (BACKBOT_LEAFLETS overrides leaflets.yml) and the saved index.

@@ -59,6 +59,7 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "yellow_intro": frozenset(),
     "check_intro": frozenset(),
     "check_offer": frozenset(),
+    "check_offer_unsure": frozenset(),
     "check_stopped": frozenset(),
     "check_unclear": frozenset(),
     "check_reassure": frozenset(),

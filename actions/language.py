@@ -53,3 +53,17 @@ def describe_backend(name: str) -> str:
     if name.startswith(RULE_BASED_NAME):
         return f"{RULE_BASED_DESCRIPTION}, spaCy {name.split('==')[1]}"
     return f"trained spaCy model {name}"
+
+
+def dutch_word_forms() -> frozenset:
+    """Every Dutch word form of spaCy's lookup lemma table (spacy-lookups-data): the words never "repaired"."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "nl_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        table = json.load(handle)
+    return frozenset(table) | frozenset(table.values())

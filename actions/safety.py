@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence
 from actions.compose import Reply, contact_list
 from actions.knowledge import Knowledge
 from actions.practice import PracticeConfig
-from actions.redflags import RED_TIERS, Assessment, Finding, RedFlagRules, describe
+from actions.redflags import NEGATED, RED_TIERS, Assessment, Finding, RedFlagRules, describe
 from actions.text import fold
 
 # The yes/no questions of the safety check, in the order asked, and the flag a "yes" reports.
@@ -47,6 +47,20 @@ def classify_answer(text: str) -> Optional[str]:
     return None
 
 
+def answered_before(findings_per_message: Sequence[Sequence[Finding]]) -> Dict[str, str]:
+    """Check questions the patient already answered with "no" in earlier messages ("geen koorts").
+
+    Only denials about the patient themselves count; a reported sign was escalated already.
+    """
+    denied = {
+        finding.flag
+        for findings in findings_per_message
+        for finding in findings
+        if finding.status == NEGATED and not finding.person
+    }
+    return {slot: NO for slot, flag in CHECK_FLAGS.items() if flag in denied}
+
+
 def highest_tier(tiers: Sequence[Optional[str]]) -> Optional[str]:
     """Returns the most urgent red tier among `tiers`."""
     ranked = [tier for tier in tiers if tier in RED_TIERS]
@@ -72,7 +86,7 @@ def escalation_reply(
         )
     tier = assessment.tier
     if tier:
-        reported = list(findings if findings is not None else assessment.reported(RED_TIERS))
+        reported = list(findings if findings is not None else assessment.described())
         tier_info = rules.tiers[tier]
         what = describe(rules, reported, knowledge.message("and"))
         lines = [knowledge.message("escalation_recognised", what=what)] if what else []

@@ -13,6 +13,8 @@ from actions.answers import (
     OFFER_SLOT,
     TOPIC_SLOT,
     ActionAnswerTopic,
+    assess_latest,
+    earlier_texts,
     escalate,
     latest_intent,
     latest_text,
@@ -26,6 +28,7 @@ from actions.safety import (
     CHECK_SLOTS,
     SKIPPED,
     YES,
+    answered_before,
     check_advice_reply,
     check_assessment,
     classify_answer,
@@ -44,7 +47,7 @@ class ActionEscalate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
         """Escalates; if no flag is found after all (a button payload), runs the normal answer."""
-        assessment = get_detector().assess(strip_payload(latest_text(tracker)), previous_flags(tracker))
+        assessment = assess_latest(tracker)
         if assessment.tier or assessment.crisis:
             return escalate(dispatcher, tracker, assessment)
         return await ActionAnswerTopic().run(dispatcher, tracker, domain)
@@ -58,9 +61,18 @@ class ActionStartSafetyCheck(Action):
         return START_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        """Says what comes; the form asks the questions."""
+        """Says what comes; the form asks the questions it has no answer to yet.
+
+        What the patient already denied in this conversation ("geen koorts") is not asked again.
+        """
+        assessment = assess_latest(tracker)
+        if assessment.tier or assessment.crisis:
+            return escalate(dispatcher, tracker, assessment)
+        detector = get_detector()
+        texts = earlier_texts(tracker) + [strip_payload(latest_text(tracker))]
+        known = answered_before([detector.assess(text).findings for text in texts])
         dispatcher.utter_message(text=get_knowledge().message("check_intro"))
-        return [SlotSet(slot, None) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
+        return [SlotSet(slot, known.get(slot)) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
 
 
 def _remaining(current: str) -> List[str]:
@@ -87,12 +99,14 @@ class ValidateSafetyCheckForm(FormValidationAction):
     def _answer(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         if value is None:
             return {slot: None}  # the form validates every still-empty slot when it starts
+        if tracker.get_slot("requested_slot") != slot:
+            return {slot: value}  # answered earlier in the conversation, not by this message
         knowledge = get_knowledge()
         text = latest_text(tracker)
         intent = latest_intent(tracker)
         if intent == "stop_check":
             return self._finish(slot, STOPPED)
-        assessment = get_detector().assess(strip_payload(text), previous_flags(tracker))
+        assessment = assess_latest(tracker)
         if assessment.tier or assessment.crisis:
             answer = classify_answer(text)
             return self._finish(slot, YES if answer == YES else SKIPPED)

@@ -29,13 +29,18 @@ def routed_intent(assessment: Any, nlu_intent: Optional[str]) -> Optional[str]:
     A reported red flag or suicidal thought always becomes `report_red_flag`, whatever NLU
     predicted. A red flag mentioned only as a question or hypothetical is answered as
     `ask_when_to_see_gp`, unless NLU found another back-pain question. When NLU alone thinks
-    it is a red-flag report but no flag was recognised, the safety-check questions are asked.
+    it is a red-flag report but no flag was recognised, or only the learned detector suspects
+    one, the safety-check questions are asked.
     """
     if assessment.tier or assessment.crisis:
         return RED_FLAG_INTENT
     if assessment.asks_about_warning_signs and not (nlu_intent or "").startswith("ask_"):
         return WARNING_SIGNS_INTENT
     if nlu_intent == RED_FLAG_INTENT:
+        return OWN_PAIN_INTENT
+    # Only the learned detector suspects a sign: the safety check, unless a question is asked
+    # (then it is answered and the check is offered).
+    if assessment.needs_check and not (nlu_intent or "").startswith("ask_"):
         return OWN_PAIN_INTENT
     return None
 

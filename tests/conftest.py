@@ -62,6 +62,17 @@ async def run_action(action: Any, tracker: Tracker) -> Tuple[List[Dict[str, Any]
     return dispatcher.messages, events
 
 
+@pytest.fixture(autouse=True)
+def review_store(tmp_path, monkeypatch):
+    """Detector disagreements are stored in a fresh database under the test's temporary folder."""
+    from actions import config
+
+    monkeypatch.setattr(config, "REVIEW_DB", tmp_path / "red_flag_review.db")
+    config.get_review_store.cache_clear()
+    yield
+    config.get_review_store.cache_clear()
+
+
 @pytest.fixture
 def handoffs(tmp_path, monkeypatch):
     """The handoff service writing to a fresh database (and no notification URL)."""

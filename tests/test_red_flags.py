@@ -8,9 +8,8 @@ import pytest
 import yaml
 
 from actions.datafile import DataFileError
-from actions.redflags import RedFlagDetector, compile_pattern, load_red_flags
+from actions.redflags import compile_pattern, load_red_flags
 
-from .conftest import KNOWLEDGE_DIR
 from .test_knowledge import replace_in
 
 CASES = yaml.safe_load((Path(__file__).parent / "red_flag_cases.yml").read_text(encoding="utf-8"))["cases"]
@@ -18,7 +17,9 @@ CASES = yaml.safe_load((Path(__file__).parent / "red_flag_cases.yml").read_text(
 
 @pytest.fixture(scope="module")
 def detector():
-    return RedFlagDetector(load_red_flags(KNOWLEDGE_DIR / "red_flags.yml"))
+    from actions.config import get_detector
+
+    return get_detector()
 
 
 def found_tier(detector, text):

@@ -1,6 +1,6 @@
-"""Red-flag detection: finds alarm symptoms in a message, clause by clause, and grades them.
+"""The pattern detector: finds alarm symptoms in a normalised message, clause by clause, and grades them.
 
-Pure logic without Rasa types. The rules (patterns, tiers, combinations) come from
+Pure logic without Rasa types. The rules (patterns, tiers, combinations, spelling) come from
 data/knowledge/red_flags.yml; see the header of that file for the pattern syntax.
 """
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from actions.datafile import DataFileError, Entry, read_yaml
+from actions.datafile import LINE_KEY, DataFileError, Entry, read_yaml
+from actions.redflags.normalise import Spelling
 from actions.text import fold
 
 RED_TIERS: Tuple[str, ...] = ("gp_soon", "same_day", "emergency", "emergency_112")
@@ -21,6 +22,8 @@ MAX_GAP = 3
 
 # Statuses of a finding.
 REPORT, NEGATED, HYPOTHETICAL, RESOLVED = "report", "negated", "hypothetical", "resolved"
+# Someone else's history with no complaint of theirs now ("mijn moeder had borstkanker").
+FAMILY = "family"
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
 _SENTENCE_END = re.compile(r"[!?\n]+|(?<!\d)\.(?!\d)")
@@ -74,6 +77,17 @@ _HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
     ("wat", "moet", "ik", "doen", "als"),
     ("wat", "doe", "je", "als"),
 )
+# Advice about what to watch for is not a report: "de huisarts zei dat ik moet letten op koorts".
+_ADVICE: Tuple[Tuple[str, ...], ...] = (
+    ("opletten",), ("letten", "op"), ("let", "op"), ("in", "de", "gaten"), ("alert",), ("waarschuwde",),
+    ("gewaarschuwd",), ("waarschuwingssignalen",), ("alarmsignalen",), ("moet", "bellen", "als"),
+    ("moet", "bellen", "bij"), ("moet", "ik", "bellen"), ("moet", "ik", "meteen"), ("moet", "ik", "direct"),
+    ("terugkomen", "als"), ("terugkomen", "bij"), ("contact", "opnemen", "als"), ("contact", "opnemen", "bij"),
+)  # fmt: skip
+# Words of a complaint: someone else's history counts only with a complaint of theirs now.
+_COMPLAINT = frozenset(
+    {"pijn", "rugpijn", "rug", "onderrug", "klachten", "klacht", "last", "zeer", "spit", "hernia", "rugklachten"}
+)
 # Hearsay about people in general ("ik las dat je bij koorts moet bellen") is information.
 _HEARSAY = frozenset({"zei", "zegt", "zeggen", "las", "lees", "gelezen", "gehoord", "hoorde", "staat"})
 # In a question these also make a mention hypothetical: "is het erg als ik koorts heb?".
@@ -93,12 +107,29 @@ _PAST = (
     ("vorige", "week"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"),
     ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
-    ("toen", "ik", "jong"), ("destijds",),
+    ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"), ("als", "puber"), ("als", "jongen"), ("als", "meisje"),
+    ("als", "student"),
 )  # fmt: skip
+# For flags whose event lies in the past by nature (a fall, an operation): only these make it old news.
+_DISTANT_PAST = (
+    ("vorig", "jaar"), ("vorige", "jaar"), ("jaren", "geleden"), ("jaar", "geleden"), ("lang", "geleden"),
+    ("vroeger",), ("in", "het", "verleden"), ("als", "kind"), ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"),
+    ("als", "puber"), ("als", "jongen"), ("als", "meisje"), ("als", "student"),
+)  # fmt: skip
+_YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
+# "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
+_STILL = (("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog", "niet", "weg"))
+# A condition in what someone advised is advice: "de fysio zei: bij koorts direct de huisarts bellen".
+_CONDITIONS = frozenset({"als", "bij", "wanneer", "indien", "zodra"})
+_REPORTED_SPEECH = frozenset({"zei", "zegt", "gezegd", "zeggen", "zeiden", "adviseerde", "geadviseerd", "vertelde"})
+_WH = frozenset({"welke", "wat", "wanneer", "hoe", "waarom", "wie", "vanaf", "hoelang", "hoeveel"})
+_SELF_SUBJECT = frozenset({"ik", "k", "me", "mij", "mezelf", "zelf"})
+_THIRD_PERSON = frozenset({"hij", "zij", "ze", "haar", "zijn", "hem", "hun"})
 _RESOLVED = (
     ("nu", "niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
     ("inmiddels", "weg"), ("weer", "goed"), ("over", "gegaan"), ("overgegaan",), ("hersteld",),
-    ("sindsdien", "prima"), ("sindsdien", "goed"), ("de", "oude"),
+    ("sindsdien", "prima"), ("sindsdien", "goed"), ("de", "oude"), ("niks", "aan", "overgehouden"),
+    ("niets", "aan", "overgehouden"),
 )  # fmt: skip
 _PAST_VERBS = frozenset({"gehad", "had", "was", "waren", "hadden"})
 # Words that make a clause about now, whatever past it also mentions: "vorige maand geopereerd en nu koorts".
@@ -223,6 +254,13 @@ class Flag:
     topic: str = ""
     excludes: Tuple[Pattern, ...] = ()
     screen: Optional[re.Pattern] = None  # all patterns in one regex: a quick "could it match?"
+    # About someone else, only a report with a complaint of theirs (a fall, a cancer history).
+    other_needs_complaint: bool = False
+    # The event lies in the past by nature (a fall, an operation): only a distant past makes it old news.
+    recent: bool = False
+    # False for flags defined by a value (an age, a duration): the learned detector, which compares
+    # no numbers, may then only ask for the safety check.
+    learned_escalates: bool = True
 
 
 @dataclass(frozen=True)
@@ -236,13 +274,36 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class Combination:
+    """Flags that together amount to a red flag (`flag`) or at least a tier."""
+
+    members: FrozenSet[str]
+    tier: str
+    flag: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class LearnedThresholds:
+    """The `learned` section of red_flags.yml: when the learned detector escalates or asks the safety check."""
+
+    escalate_from: float = 0.85
+    check_from: float = 0.5
+    # Sure enough to escalate even where the clause holds a negation ("ik kan bijna niet plassen").
+    sure_from: float = 0.97
+    # A pattern report that the learned detector scores below this is logged as a disagreement.
+    doubt_below: float = 0.1
+
+
+@dataclass(frozen=True)
 class RedFlagRules:
     """Everything in red_flags.yml."""
 
     flags: Tuple[Flag, ...]
     tiers: Dict[str, Tier]
-    combinations: Tuple[Tuple[FrozenSet[str], str], ...]
+    combinations: Tuple[Combination, ...]
     raises: FrozenSet[str]
+    spelling: Spelling = Spelling(words={}, phrases=())
+    learned: LearnedThresholds = LearnedThresholds()
 
     def flag(self, flag_id: str) -> Flag:
         """Returns a flag by id."""
@@ -259,6 +320,7 @@ class Finding:
     person: str
     clause: str
     topic: str = ""
+    source: str = "patterns"  # or "learned", or "memory" (an earlier turn completed a combination)
 
 
 @dataclass
@@ -267,6 +329,22 @@ class Assessment:
 
     findings: List[Finding] = field(default_factory=list)
     tier: Optional[str] = None
+    # The learned detector suspects a flag that the patterns did not report: at least the safety check.
+    needs_check: bool = False
+    # Flags the learned detector scored (probability), from the check threshold up.
+    learned: Dict[str, float] = field(default_factory=dict)
+    # Where the two detectors disagree, e.g. "learned only: fever_ill 0.91" (logged for review).
+    disagreement: str = ""
+    # Flags besides this message's red flags that decided the tier (combination members, earlier turns).
+    reasons: FrozenSet[str] = frozenset()
+
+    def described(self) -> List[Finding]:
+        """The findings an escalation names: the red flags reported and what else decided the tier."""
+        return [
+            f
+            for f in self.findings
+            if f.status == REPORT and (f.tier in RED_TIERS or f.flag in self.reasons) and f.tier != "crisis"
+        ]
 
     def reported(self, tiers: Sequence[str] = RED_TIERS) -> List[Finding]:
         """Findings reported as present (not negated, hypothetical or resolved) in these tiers."""
@@ -292,6 +370,9 @@ class Assessment:
         return {
             "tier": self.tier,
             "crisis": self.crisis,
+            "needs_check": self.needs_check,
+            "learned": self.learned,
+            "disagreement": self.disagreement,
             "findings": [f.__dict__ for f in self.findings],
         }
 
@@ -351,6 +432,9 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 topic=entry.text("topic", required=tier == "yellow"),
                 excludes=tuple(excludes),
                 screen=re.compile("|".join(f"(?:{pattern.regex.pattern})" for pattern in patterns)),
+                other_needs_complaint=entry.data.get("other_needs_complaint") is True,
+                recent=entry.data.get("recent") is True,
+                learned_escalates=entry.data.get("learned_escalates") is not False,
             )
         )
     ids = {flag.id for flag in flags}
@@ -360,14 +444,61 @@ def load_red_flags(path: Path) -> RedFlagRules:
         unknown = sorted(members - ids)
         if unknown:
             raise entry.error(f"unknown flag id(s) {unknown}")
-        tier = entry.text("tier")
+        flag_id = entry.text("flag", required=False)
+        if flag_id:
+            if flag_id not in ids or next(f for f in flags if f.id == flag_id).tier not in RED_TIERS:
+                raise entry.error(f"'flag' must be the id of a red flag, not '{flag_id}'")
+            tier = next(f for f in flags if f.id == flag_id).tier
+        else:
+            tier = entry.text("tier")
         if tier not in RED_TIERS:
             raise entry.error(f"'tier' must be one of {', '.join(RED_TIERS)}")
-        combinations.append((members, tier))
+        combinations.append(Combination(members=members, tier=tier, flag=flag_id or None))
     raises = frozenset(root.text_list("raises", required=False))
     if raises - ids:
         raise root.error(f"'raises' names unknown flag id(s) {sorted(raises - ids)}")
-    return RedFlagRules(flags=tuple(flags), tiers=tiers, combinations=tuple(combinations), raises=raises)
+    return RedFlagRules(
+        flags=tuple(flags),
+        tiers=tiers,
+        combinations=tuple(combinations),
+        raises=raises,
+        spelling=_load_spelling(root, path),
+        learned=_load_thresholds(root, path),
+    )
+
+
+def _load_thresholds(root: Entry, path: Path) -> LearnedThresholds:
+    """The `learned` section: probabilities between 0 and 1, check_from at most escalate_from."""
+    entry = Entry(path, root.data.get("learned") or {}, "learned", root.line)
+    values = {}
+    for name in ("escalate_from", "check_from", "sure_from", "doubt_below"):
+        value = entry.data.get(name, getattr(LearnedThresholds, name))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise entry.error(f"'{name}' must be a number from 0 to 1, not {value!r}")
+        values[name] = float(value)
+    if not values["check_from"] <= values["escalate_from"] <= values["sure_from"]:
+        raise entry.error("the thresholds must rise: check_from <= escalate_from <= sure_from")
+    return LearnedThresholds(**values)
+
+
+def _load_spelling(root: Entry, path: Path) -> Spelling:
+    """The `spelling` table: standard word -> list of variants (words or phrases of letters)."""
+    table = root.data.get("spelling") or {}
+    if not isinstance(table, dict):
+        raise root.error("'spelling' must map a standard word to a list of variants")
+    entry = Entry(path, table, "spelling", root.line)
+    table = {key: value for key, value in table.items() if key != LINE_KEY}
+    seen: Dict[str, str] = {}
+    for standard, variants in table.items():
+        if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+            raise entry.error(f"'{standard}': the variants must be a list of words")
+        for variant in variants:
+            if not re.fullmatch(r"[a-z]+( [a-z]+)*", fold(variant).strip()):
+                raise entry.error(f"'{standard}': variant '{variant}' must be letters and single spaces only")
+            if fold(variant) in seen and seen[fold(variant)] != standard:
+                raise entry.error(f"variant '{variant}' is listed under '{seen[fold(variant)]}' and '{standard}'")
+            seen[fold(variant)] = standard
+    return Spelling.from_table({str(k): v for k, v in table.items()})
 
 
 def _contains(tokens: Sequence[str], phrase: Tuple[str, ...], before: Optional[int] = None) -> bool:
@@ -419,47 +550,52 @@ def _person(tokens: Sequence[str]) -> str:
     return ""
 
 
-class RedFlagDetector:
-    """Finds and grades red flags in messages with the rules of red_flags.yml."""
+class PatternDetector:
+    """Finds and grades red flags in normalised messages with the patterns of red_flags.yml."""
 
     def __init__(self, rules: RedFlagRules) -> None:
         """Keeps the rules."""
         self.rules = rules
+        self._rank = {name: tier.rank for name, tier in rules.tiers.items()}
+        self._red_ids = frozenset(flag.id for flag in rules.flags if flag.tier in RED_TIERS)
 
-    def assess(self, text: str, previous_flags: Sequence[str] = ()) -> Assessment:
-        """Reads a message clause by clause and returns its findings and tier.
-
-        Args:
-            text: the patient's message.
-            previous_flags: red flags reported earlier in the conversation (a second contact
-                about the same complaint raises the tier).
-        """
+    def findings(self, normalised: str) -> List[Finding]:
+        """Reads a normalised message (see `normalise.py`) clause by clause and returns its findings."""
         assessment = Assessment()
-        folded = fold(text or "")
-        for sentence in _SENTENCE_END.split(folded):
-            self._assess_sentence(sentence, folded, assessment)
-        assessment.tier = self._grade(assessment, previous_flags)
-        return assessment
+        for sentence in _SENTENCE_END.split(normalised):
+            self._assess_sentence(sentence, normalised, assessment)
+        return assessment.findings
+
+    def clause_readings(self, normalised: str) -> List[Tuple[str, str]]:
+        """Each clause of a normalised message with how anything in it would be meant.
+
+        The status a flag found anywhere in the clause would get (report, negated, hypothetical,
+        resolved): used to check the learned detector, which reads no negation or tense itself.
+        """
+        readings: List[Tuple[str, str]] = []
+        anything = Flag(id="any", tier="gp_soon", you="", other="", patterns=())
+        for sentence in _SENTENCE_END.split(normalised):
+            context = _sentence_context(sentence, normalised)
+            if context is None:
+                continue
+            all_tokens, is_question, resolved, other_complaint, clause_list = context
+            offset = 0
+            for tokens in clause_list:
+                position = _find_sublist(all_tokens, tokens, offset)
+                offset = position + len(tokens)
+                span = (0, len(tokens), frozenset())
+                status = self._status(anything, tokens, span, all_tokens, position, is_question, resolved)
+                if status == REPORT and any(_contains(tokens, phrase) for phrase in _POST_NEGATIONS):
+                    status = NEGATED  # "het gevoel daar is gewoon normaal"
+                readings.append((" ".join(tokens), status))
+        return readings
 
     def _assess_sentence(self, sentence: str, message: str, assessment: Assessment) -> None:
-        end_index = message.find(sentence) + len(sentence)
-        all_tokens = _TOKEN.findall(sentence)
-        if not all_tokens:
+        context = _sentence_context(sentence, message)
+        if context is None:
             return
-        ends_with_question_mark = message[end_index : end_index + 1] == "?"
-        starts_like_question = all_tokens[0] in _QUESTION_STARTS and all_tokens[1:2] not in (
-            ["niet"],
-            ["nie"],
-            ["geen"],
-            ["meer"],
-            ["nog"],
-            ["ik"],
-            ["er"],
-        )
-        is_question = ends_with_question_mark or starts_like_question
-        resolved = any(_contains(all_tokens, phrase) for phrase in _RESOLVED)
+        all_tokens, is_question, resolved, other_complaint, clause_list = context
         offset = 0
-        clause_list = _clauses(sentence)
         found: set = set()
         # First clause by clause; then, for flags not mentioned in any single clause, once more
         # over the clauses joined across commas ("'s ochtends het ergst, dan een hele tijd stijf").
@@ -486,9 +622,10 @@ class RedFlagDetector:
                 if not spans:
                     continue
                 statuses = {
-                    self._status(flag, tokens, span, all_tokens, position, is_question, resolved) for span in spans
+                    self._status(flag, tokens, span, all_tokens, position, is_question, resolved, other_complaint)
+                    for span in spans
                 }
-                status = next(s for s in (REPORT, HYPOTHETICAL, RESOLVED, NEGATED) if s in statuses)
+                status = next(s for s in (REPORT, HYPOTHETICAL, RESOLVED, FAMILY, NEGATED) if s in statuses)
                 found.add(flag.id)
                 assessment.findings.append(
                     Finding(
@@ -510,6 +647,7 @@ class RedFlagDetector:
         clause_start: int,
         is_question: bool,
         resolved: bool,
+        other_complaint: bool = False,
     ) -> str:
         start, end, literal = span
         if _negated(tokens, start, end, literal):
@@ -519,40 +657,123 @@ class RedFlagDetector:
         before = clause_start + start
         if any(_contains(sentence, phrase, before) for phrase in _HYPOTHETICAL):
             return HYPOTHETICAL
+        if any(_contains(sentence, phrase) for phrase in _ADVICE) and not _PRESENT.intersection(tokens):
+            return HYPOTHETICAL  # "de huisarts zei dat ik moet letten op een doof gevoel"
+        conditional = _CONDITIONS.intersection(sentence[max(0, before - 4) : before])
+        if conditional and _REPORTED_SPEECH.intersection(sentence[:before]):
+            return HYPOTHETICAL  # "de fysio heeft gezegd: bij koorts boven de 38 direct de huisarts bellen"
         heard = [i for i, token in enumerate(sentence[:before]) if token in _HEARSAY]
         if heard and "je" in sentence[heard[-1] :] and not _SELF.intersection(sentence[heard[-1] :]):
             return HYPOTHETICAL  # "mijn buurman zei dat je bij een doof gevoel meteen moet bellen"
         if is_question:
             if _QUESTION_CONDITIONS.intersection(sentence[:before]):
                 return HYPOTHETICAL
-            # "is koorts erg bij rugpijn?": asked in general, in the clause that holds the question.
-            clause_asks = tokens[0] in _QUESTION_STARTS and tokens[1:2] not in (["niet"], ["nie"], ["geen"])
+            # "is koorts erg bij rugpijn?", "vanaf welke leeftijd is dat verdacht?": asked in general.
+            clause_asks = (tokens[0] in _QUESTION_STARTS and tokens[1:2] not in (["niet"], ["nie"], ["geen"])) or bool(
+                _WH.intersection(tokens)
+            )
             if clause_asks and not _SELF.intersection(tokens) and not _person(tokens):
                 return HYPOTHETICAL
-        if not flag.history and not _PRESENT.intersection(tokens):
+        if flag.other_needs_complaint and _person(tokens) and not other_complaint:
+            return FAMILY
+        if flag.history or any(_contains(sentence, phrase) for phrase in _STILL):
+            return REPORT
+        if flag.recent:
+            distant = any(_contains(tokens, phrase) for phrase in _DISTANT_PAST) or bool(_YEAR.search(" ".join(tokens)))
+            if distant or bool(_YOUNGER.search(" ".join(tokens))):
+                return RESOLVED
+            if resolved and _PAST_VERBS.intersection(tokens) and not _PRESENT.intersection(tokens):
+                return RESOLVED
+            return REPORT
+        if not _PRESENT.intersection(tokens):
             past = any(_contains(tokens, phrase) for phrase in _PAST) or bool(_YOUNGER.search(" ".join(tokens)))
             if past or (resolved and _PAST_VERBS.intersection(tokens)):
                 return RESOLVED
         return REPORT
 
-    def _grade(self, assessment: Assessment, previous_flags: Sequence[str]) -> Optional[str]:
-        reported = {f.flag for f in assessment.reported(RED_TIERS + ("context",))}
-        red = [self.rules.flag(flag_id) for flag_id in reported if self.rules.flag(flag_id).tier in RED_TIERS]
-        rank = {name: tier.rank for name, tier in self.rules.tiers.items()}
-        best = max((flag.tier for flag in red), key=rank.__getitem__, default=None)
-        for members, tier in self.rules.combinations:
-            if members <= reported and (best is None or rank[tier] > rank[best]):
-                best = tier
+    def grade(
+        self, reported: Sequence[str], previous_flags: Sequence[str] = (), remembered: Sequence[str] = ()
+    ) -> Tuple[Optional[str], FrozenSet[str]]:
+        """The tier of the red and context flags reported in a message.
+
+        Args:
+            reported: ids of the flags reported in this message.
+            previous_flags: red flags escalated earlier in the conversation (a second report of
+                the same flag raises the tier).
+            remembered: flags the patient reported in earlier turns. They complete a combination
+                with a flag of this message ("ik ben 58" ... "nooit eerder gehad"), count as a
+                second red flag, and are raised again by "het wordt snel erger" or "ik ben heel
+                ongerust" in this message.
+
+        Returns:
+            The tier (or None) and the flags that decided it beyond this message's red flags
+            (the members of a combination, remembered flags).
+        """
+        rank = self._rank
+        now = set(reported)
+        known = now | set(remembered)
+        reasons: set = set()
+        for combination in self.rules.combinations:
+            if combination.flag and combination.members <= known and combination.members & now:
+                now.add(combination.flag)  # "72 and slipped" is a fall that counts
+                reasons.add(combination.flag)
+        current_red = {f for f in now if f in self._red_ids}
+        earlier_red = {f for f in set(remembered) | set(previous_flags) if f in self._red_ids}
+        best = max((self.rules.flag(f).tier for f in current_red), key=rank.__getitem__, default=None)
+        for combination in self.rules.combinations:
+            members, tier = combination.members, combination.tier
+            if not combination.flag and members <= known | now and members & now:
+                if best is None or rank[tier] > rank[best]:
+                    best = tier
+                    reasons |= members
+        raised_by = self.rules.raises & now
+        if best is None and raised_by and earlier_red:
+            best = max((self.rules.flag(f).tier for f in earlier_red), key=rank.__getitem__)
+            reasons |= earlier_red | raised_by
         if best is None:
-            return None
-        raise_step = (
-            len(red) >= 2 or bool(self.rules.raises & reported) or bool(set(previous_flags) & {f.id for f in red})
-        )
+            return None, frozenset()
+        two_flags = len(current_red | earlier_red) >= 2 and bool(current_red)
+        raise_step = two_flags or bool(self.rules.raises & known) or bool(set(previous_flags) & current_red)
+        if two_flags:
+            reasons |= earlier_red
         # A raise lifts "soon" to "today"; anything more urgent than "today" needs an explicit
         # combination in red_flags.yml, so that two everyday-urgent signs do not become 112-like.
         if raise_step and best == "gp_soon":
             best = "same_day"
-        return best
+            reasons |= self.rules.raises & known
+        return best, frozenset(reasons)
+
+
+def _sentence_context(sentence: str, message: str):
+    """(tokens, is a question, mentions a resolved past, gives someone else a complaint, clauses), or None."""
+    end_index = message.find(sentence) + len(sentence)
+    all_tokens = _TOKEN.findall(sentence)
+    if not all_tokens:
+        return None
+    ends_with_question_mark = message[end_index : end_index + 1] == "?"
+    starts_like_question = all_tokens[0] in _QUESTION_STARTS and all_tokens[1:2] not in (
+        ["niet"],
+        ["nie"],
+        ["geen"],
+        ["meer"],
+        ["nog"],
+        ["ik"],
+        ["er"],
+    )
+    is_question = ends_with_question_mark or starts_like_question
+    resolved = any(_contains(all_tokens, phrase) for phrase in _RESOLVED)
+    clause_list = _clauses(sentence)
+    return all_tokens, is_question, resolved, _complaint_of_other(clause_list), clause_list
+
+
+def _complaint_of_other(clauses: Sequence[Sequence[str]]) -> bool:
+    """Whether a clause gives someone else a complaint: "... en nu heeft ze pijn in haar rug"."""
+    return any(
+        _COMPLAINT.intersection(clause)
+        and not _SELF_SUBJECT.intersection(clause)
+        and (_THIRD_PERSON.intersection(clause) or bool(set(_PEOPLE).intersection(clause)))
+        for clause in clauses
+    )
 
 
 def _find_sublist(haystack: Sequence[str], needle: Sequence[str], start: int) -> int:
@@ -576,4 +797,13 @@ def describe(rules: RedFlagRules, findings: Sequence[Finding], and_word: str) ->
     return f"{', '.join(parts[:-1])} {and_word} {parts[-1]}"
 
 
-__all__ = ["Assessment", "DataFileError", "RedFlagDetector", "RedFlagRules", "describe", "load_red_flags"]
+__all__ = [
+    "Assessment",
+    "DataFileError",
+    "Finding",
+    "LearnedThresholds",
+    "PatternDetector",
+    "RedFlagRules",
+    "describe",
+    "load_red_flags",
+]
