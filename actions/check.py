@@ -6,13 +6,16 @@ import sys
 
 from actions.config import (
     KNOWLEDGE_DIR,
-    get_detector,
+    RED_FLAG_TRAINING_DIR,
     get_knowledge,
     get_leaflet_settings,
     get_practice,
+    get_red_flag_rules,
     leaflet_folders,
 )
 from actions.datafile import DataFileError
+from actions.redflags import RED_TIERS
+from actions.redflags.learned import read_examples
 
 
 def main() -> int:
@@ -20,9 +23,11 @@ def main() -> int:
     try:
         knowledge = get_knowledge()
         practice = get_practice()
-        detector = get_detector()
+        rules = get_red_flag_rules()
         leaflets = get_leaflet_settings()
-    except DataFileError as error:
+        red_flags = [flag.id for flag in rules.flags if flag.tier in RED_TIERS]
+        examples = read_examples(sorted(RED_FLAG_TRAINING_DIR.glob("*.yml")), red_flags)
+    except (DataFileError, ValueError) as error:
         print(f"ERROR in the assistant's data files:\n  {error}", file=sys.stderr)
         return 1
     locations = sum(len(p.locations) for p in practice.practices)
@@ -30,8 +35,8 @@ def main() -> int:
     print(
         f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, "
         f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
-        f"{locations} locations and {team} team members, {len(detector.rules.flags)} red/yellow flags with "
-        f"{sum(len(f.patterns) for f in detector.rules.flags)} patterns, "
+        f"{locations} locations and {team} team members, {len(rules.flags)} red/yellow flags with "
+        f"{sum(len(f.patterns) for f in rules.flags)} patterns and {len(examples)} learned-detector examples, "
         f"leaflet folders {', '.join(str(f) for f in leaflet_folders(leaflets))} "
         f"with {len(leaflets.synonyms)} synonym groups."
     )

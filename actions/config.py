@@ -19,7 +19,7 @@ from actions.redflags import RedFlagDetector, load_red_flags
 from actions.redflags.learned import Example, LearnedDetector, training_set
 from actions.redflags.learned import fingerprint as learned_fingerprint
 from actions.redflags.normalise import Normaliser, pattern_vocabulary
-from actions.redflags.patterns import RED_TIERS, RedFlagRules
+from actions.redflags.patterns import RED_TIERS, LearnedThresholds, RedFlagRules
 from actions.redflags.review import ReviewStore
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,55 @@ def train_learned_detector(force: bool = False) -> LearnedDetector:
     except OSError as error:
         logger.warning("Could not save the learned red-flag detector to %s: %s", RED_FLAG_MODEL, error)
     return detector
+
+
+def calibrate_thresholds() -> None:
+    """Prints recall and false alarms of both detectors together, per threshold, by cross-validation.
+
+    The written training examples (never a blind set) are split in five; each fifth is read by
+    the patterns and by a learned detector trained on the other four fifths (with their
+    generated variants). Used to choose the `learned` thresholds of red_flags.yml.
+    """
+    import dataclasses
+
+    from actions.redflags.learned import augment, folds_of, read_examples
+
+    rules = get_red_flag_rules()
+    flags = _red_flag_ids(rules)
+    normalise = get_normaliser()
+    written = read_examples(_training_files(), flags)
+    settings = [
+        LearnedThresholds(escalate_from=e, check_from=c, sure_from=max(e, 0.97), doubt_below=0.1)
+        for e in (0.7, 0.8, 0.85, 0.9, 0.95)
+        for c in (0.5, 0.6, 0.7)
+        if c <= e
+    ]
+    outcomes = {setting: [] for setting in settings}
+    patterns_only = RedFlagDetector(rules, normalise, None)
+    baseline = [bool(patterns_only.assess(e.text).tier) for e in written]
+    for train, test in folds_of(len(written)):
+        examples = [written[i] for i in train]
+        examples += augment(examples, copies=2)
+        learned = LearnedDetector.train([normalise(e.text) for e in examples], [e.flags for e in examples], flags)
+        for setting in settings:
+            detector = RedFlagDetector(dataclasses.replace(rules, learned=setting), normalise, learned)
+            for i in test:
+                assessment = detector.assess(written[i].text)
+                outcomes[setting].append((bool(written[i].flags), bool(assessment.tier), assessment.needs_check))
+    reports = sum(bool(e.flags) for e in written)
+    nones = len(written) - reports
+    caught = sum(b for e, b in zip(written, baseline, strict=True) if e.flags)
+    alarms = sum(b for e, b in zip(written, baseline, strict=True) if not e.flags)
+    print(f"{len(written)} written examples ({reports} reports, {nones} none), 5-fold")
+    print(f"patterns alone: recall {caught / reports:.3f}  false alarms {alarms / nones:.3f}")
+    for setting, rows in outcomes.items():
+        hit = sum(1 for is_report, tier, _ in rows if is_report and tier)
+        false = sum(1 for is_report, tier, _ in rows if not is_report and tier)
+        checked = sum(1 for is_report, tier, check in rows if not is_report and not tier and check)
+        print(
+            f"escalate_from {setting.escalate_from:.2f} check_from {setting.check_from:.2f}: "
+            f"recall {hit / reports:.3f}  false alarms {false / nones:.3f}  checks on non-reports {checked / nones:.3f}"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,12 @@ CHECK_FLAGS: Dict[str, str] = {
     "check_fall": "fall_accident",
 }
 CHECK_SLOTS: List[str] = [*CHECK_FLAGS, "check_duration"]
+# The flags whose denial answers a question: "ik ben niet gevallen" answers the question about a fall.
+_DENIED_BY: Dict[str, frozenset] = {
+    **{slot: frozenset({flag}) for slot, flag in CHECK_FLAGS.items()},
+    "check_leg_weakness": frozenset({"rapid_leg_weakness", "leg_weakness"}),
+    "check_fall": frozenset({"fall_accident", "minor_fall"}),
+}
 YES, NO, UNKNOWN, SKIPPED = "yes", "no", "unknown", "skipped"
 
 _UNKNOWN_WORDS = ("weet", "idee", "misschien", "twijfel", "onzeker", "wk", "geenidee", "mogelijk", "denk")
@@ -58,7 +64,7 @@ def answered_before(findings_per_message: Sequence[Sequence[Finding]]) -> Dict[s
         for finding in findings
         if finding.status == NEGATED and not finding.person
     }
-    return {slot: NO for slot, flag in CHECK_FLAGS.items() if flag in denied}
+    return {slot: NO for slot, flags in _DENIED_BY.items() if denied & flags}
 
 
 def highest_tier(tiers: Sequence[Optional[str]]) -> Optional[str]:

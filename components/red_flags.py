@@ -59,7 +59,10 @@ class RedFlagDetector(GraphComponent):
     ) -> RedFlagDetector:
         """Loads and validates data/knowledge/red_flags.yml once."""
         detector = get_detector()
-        logger.info("Red-flag detector loaded: %d flags", len(detector.rules.flags))
+        learned = (
+            f"learned detector for {len(detector.learned.flags)} flags" if detector.learned else "no learned detector"
+        )
+        logger.info("Red-flag detectors loaded: %d flags with patterns, %s", len(detector.rules.flags), learned)
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -29,15 +29,23 @@ def make_tracker(
     slots: Optional[Dict[str, Any]] = None,
     ranking: Optional[List[Dict[str, Any]]] = None,
     sender: str = "test-user",
+    earlier: Optional[List[str]] = None,
 ) -> Tracker:
-    """Builds a tracker whose latest user message is `text` with NLU result `intent`."""
+    """Builds a tracker whose latest user message is `text` with NLU result `intent`.
+
+    `earlier` are the patient's messages before it (each followed by the assistant's turn).
+    """
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.9} if intent else {},
         "intent_ranking": ranking or ([{"name": intent, "confidence": 0.9}] if intent else []),
         "entities": [],
     }
-    events = [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": latest}]
+    events: List[Dict[str, Any]] = []
+    for before in earlier or []:
+        events += [{"event": "action", "name": "action_listen"}, user_event(before)]
+        events += [{"event": "action", "name": "action_answer_topic"}]
+    events += [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": latest}]
     return Tracker(
         sender_id=sender,
         slots={"topic": None, **(slots or {})},

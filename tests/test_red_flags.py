@@ -128,3 +128,15 @@ def test_routing_overrides_nlu_where_safety_requires(detector, text, nlu_intent,
     from components.red_flags import routed_intent
 
     assert routed_intent(detector.assess(text), nlu_intent) == expected
+
+
+def test_a_sign_only_the_learned_detector_suspects_is_routed_to_the_safety_check(detector):
+    from components.red_flags import routed_intent
+
+    from .test_red_flag_detectors import FixedLearned, combined
+
+    suspicious = combined(detector, {"fever_ill": 0.6}).assess("ik voel me niet zo lekker vandaag")
+    assert suspicious.needs_check and not suspicious.tier
+    assert routed_intent(suspicious, "greet") == "describe_back_pain"
+    assert routed_intent(suspicious, "ask_sports") is None  # answered, then the check is offered
+    assert FixedLearned

@@ -257,3 +257,55 @@ async def test_a_resolved_red_flag_is_not_escalated_but_checked_once(handoffs):
     assert slots_of(events)["topic"] == "sports"
     assert texts[-1].startswith("U schrijft dat dit eerder speelde: dat u koorts")
     assert handoffs.store.recent() == []
+
+
+async def test_a_sign_completed_by_an_earlier_turn_is_escalated(handoffs):
+    tracker = make_tracker("nee, dit is de eerste keer dat ik rugpijn heb", "deny", earlier=["hoi", "ik ben 58"])
+    texts, _, events = await run(ActionAnswerTopic(), tracker)
+    reply = "\n".join(texts)
+    assert slots_of(events)["red_flag_tier"] == "gp_soon"
+    assert "U schrijft dat u voor het eerst rugpijn heeft en jonger dan 20 of ouder dan 50 bent" in reply
+
+
+async def test_the_check_does_not_ask_again_what_the_patient_already_denied():
+    tracker = make_tracker(
+        "ik heb sinds gisteren rugpijn", "describe_back_pain", earlier=["ik heb geen koorts en ik ben niet gevallen"]
+    )
+    _, _, events = await run(ActionStartSafetyCheck(), tracker)
+    slots = slots_of(events)
+    assert slots["check_fever"] == "no" and slots["check_fall"] == "no"
+    assert slots["check_bladder"] is None and slots["check_saddle"] is None
+
+
+async def test_an_answer_given_earlier_passes_the_check_validator_unchanged():
+    tracker = make_tracker("ik heb rugpijn", "describe_back_pain", slots={"requested_slot": None})
+    dispatcher = CollectingDispatcher()
+    result = await ValidateSafetyCheckForm().validate_check_fever("no", dispatcher, tracker, {})
+    assert result == {"check_fever": "no"} and not dispatcher.messages
+
+
+async def test_a_disagreement_of_the_detectors_is_stored_for_review(handoffs):
+    from actions.config import get_review_store
+
+    text = "sinds gisteren blijft mijn voet steeds achter de stoeprand haken"
+    _, _, events = await run(ActionAnswerTopic(), make_tracker(text, "ask_symptoms", sender="review-me"))
+    assert slots_of(events)["red_flag_tier"] == "emergency"
+    conversation, message, tier, note, _ = get_review_store().latest()[0]
+    assert (conversation, message, tier) == ("review-me", text, "emergency") and "learned only" in note
+
+
+async def test_a_sign_only_the_learned_detector_suspects_gets_the_check_offered(handoffs, monkeypatch):
+    from actions import answers
+    from actions.config import get_detector
+    from actions.redflags import RedFlagDetector
+
+    from .test_red_flag_detectors import FixedLearned
+
+    real = get_detector()
+    suspicious = RedFlagDetector(real.rules, real.normalise, FixedLearned({"fever_ill": 0.6}))
+    monkeypatch.setattr(answers, "get_detector", lambda: suspicious)
+    tracker = make_tracker("ik voel me niet zo lekker vandaag", "ask_symptoms")
+    texts, messages, events = await run(ActionAnswerTopic(), tracker)
+    assert texts[-1] == get_knowledge().message("check_offer_unsure")
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert slots_of(events)["safety_check_offered"] is True and "red_flag_tier" not in slots_of(events)

@@ -140,6 +140,8 @@ class RedFlagDetector:
                 status = self._reading_of(flag_id, readings)
                 if status == NEGATED and probability >= limits.sure_from:
                     status = None  # "ik kan bijna niet plassen": the negation is the complaint
+                if status is None and self.patterns.excluded(normalised, flag_id):
+                    status = "excluded"  # a context the clinician excluded: a diet, an idiom
             if probability >= limits.escalate_from and status is None and flag.learned_escalates:
                 added.append(Finding(flag_id, flag.tier, REPORT, person, "", source="learned"))
                 notes.append(f"learned only: {flag_id} {probability:.2f}")

@@ -9,7 +9,7 @@ Both detectors read the normalised text. It is folded (lower case, no accents), 
 - numbers written out become digits ("achtendertig komma vijf" -> "38,5", "tien kilo" -> "10 kilo");
 - units are written one way ("38°" -> "38 graden", "5 kg" -> "5 kilo");
 - values become the words a clinician would write: a temperature from 38.0 adds "koorts", a
-  lower one next to "koorts" replaces that word by "temperatuur" (not a fever; room and weather
+  lower one next to "koorts" replaces that word by "normaletemperatuur" (not a fever; room and weather
   temperatures are left alone); a complaint that has lasted more than six weeks adds
   "langerdanzesweken"; an age adds "leeftijdjong" (under 20), "leeftijdbovenvijftig" (over 50) and
   "leeftijdbovenzeventig" (70 and over), so patterns and the learned detector compare no numbers.
@@ -26,6 +26,7 @@ from actions.text import fold
 
 SIX_WEEKS_MARKER = "langerdanzesweken"
 FEVER_FROM = 38.0
+NORMAL_TEMPERATURE = "normaletemperatuur"
 AGE_YOUNG, AGE_OVER_50, AGE_OVER_70 = "leeftijdjong", "leeftijdbovenvijftig", "leeftijdbovenzeventig"
 # "ik ben 58", "ze is 76", "ik word 51", "(58)", "58 jaar", "58-jarige", "een 60-plusser".
 _AGE = re.compile(
@@ -52,9 +53,16 @@ _AGE_WORDS = {
     "hoogbejaard": 90,
     "hoogbejaarde": 90,
 }
+# "meer dan een half uur", "ruim een half uur": longer than the 30 minutes morning stiffness may last.
+OVER_HALF_HOUR = "langerdanhalfuur"
+_HALF_HOUR = re.compile(r"\s(?:(?:meer|langer) dan|ruim|zeker|minstens|goed)\s+(?:een\s+)?half\s+uur(?:tje)?\b")
+# "lymfeklierkanker": also the word "kanker", so one pattern serves every kind.
+_CANCER = re.compile(r"\b([a-z]{3,}kanker)\b")
 _BRACKETS = re.compile(r"[()\[\]]")
+_SPACES = re.compile(r"[ \t]{2,}")
 _PERSON_AGE = re.compile(
     r"\b(?:vader|moeder|opa|oma|man|vrouw|partner|schoonvader|schoonmoeder|zoon|dochter|buurman|buurvrouw|"
+    r"zoontje|dochtertje|kindje|kleinzoon|kleindochter|"
     r"tante|oom|broer|zus|vriend|vriendin|kind|jongen|meisje|patient|patiente|meneer|mevrouw|dame|heer)"
     r"\s+(?:is\s+|van\s+)(\d{1,3})\b(?!\s*(?:kilo|graden|weken|week|maanden|dagen|keer|uur|[.,]\d))"
 )
@@ -113,7 +121,9 @@ _APOSTROPHES = (
 _BODY = frozenset(
     "rug onderrug been benen voet voeten blaas plas billen bil kruis zitvlak buik lijf heup heupen dij dijen knie "
     "tenen kuit kuiten onderlijf temperatuur ontlasting stoelgang gewicht linkerbeen rechterbeen linkervoet "
-    "rechtervoet hoofd lichaam ruggengraat rugwervels".split()
+    "rechtervoet hoofd lichaam ruggengraat rugwervels "
+    # and people: "me broer", "me ma"
+    "broer zus vader moeder man vrouw zoon dochter opa oma ma pa vriend vriendin schoonmoeder schoonvader".split()
 )
 _IK_CONTRACTIONS = frozenset(
     "heb ben zit voel kan moet ga weet lig krijg kreeg merk loop had was val viel plas word werd sta zat denk "
@@ -185,9 +195,10 @@ class Normaliser:
         pieces = self._words(pieces)
         pieces = _numbers(pieces)
         text = "".join(pieces)
-        text = _ages(_durations(_temperatures(text)))
+        text = _ages(_durations(_temperatures(_HALF_HOUR.sub(f" {OVER_HALF_HOUR}", text))))
+        text = _CANCER.sub(r"\1 kanker", text)
         # Brackets are no clause break: "mijn dochter heeft koorts (38,7)" is one clause.
-        return _BRACKETS.sub(" ", text)
+        return _SPACES.sub(" ", _BRACKETS.sub(" ", text)).strip()
 
     def _words(self, pieces: List[str]) -> List[str]:
         out: List[str] = []
@@ -302,7 +313,7 @@ def _grade_temperature(sentence: str) -> str:
     if max(value for _, value in values) >= FEVER_FROM:
         match = max(values, key=lambda item: item[1])[0]
         return sentence[: match.end()] + " koorts" + sentence[match.end() :]
-    return _FEVER_WORD.sub("temperatuur", sentence)  # "koorts van 37,4": not a fever
+    return _FEVER_WORD.sub(NORMAL_TEMPERATURE, sentence)  # "koorts van 37,4": not a fever
 
 
 def _durations(text: str) -> str:
@@ -311,7 +322,8 @@ def _durations(text: str) -> str:
     def weeks(match: re.Match) -> Optional[float]:
         groups = match.groups()
         if groups[0]:
-            return float(groups[0].replace(",", ".")) * _DURATION_UNITS[groups[1]]
+            more = 0.5 if re.match(r"(?:meer|langer) dan|ruim", match.group(0)) else 0.0
+            return float(groups[0].replace(",", ".")) * _DURATION_UNITS[groups[1]] + more
         if groups[2]:
             return float(groups[2])
         if groups[3]:

@@ -7,6 +7,7 @@ data/knowledge/red_flags.yml; see the header of that file for the pattern syntax
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ MAX_GAP = 3
 REPORT, NEGATED, HYPOTHETICAL, RESOLVED = "report", "negated", "hypothetical", "resolved"
 # Someone else's history with no complaint of theirs now ("mijn moeder had borstkanker").
 FAMILY = "family"
+# An event that counts only with a new complaint, told without one ("vorige week geopereerd, mag ik fietsen?").
+NO_COMPLAINT = "no_complaint"
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
 _SENTENCE_END = re.compile(r"[!?\n]+|(?<!\d)\.(?!\d)")
@@ -51,6 +54,9 @@ _POST_NEGATIONS: Tuple[Tuple[str, ...], ...] = (
     ("lukt", "prima"),
     ("lukt", "gewoon"),
     ("is", "normaal"),
+    ("gewoon", "normaal"),
+    ("voelt", "normaal"),
+    ("voelt", "gewoon"),
     ("is", "prima"),
     ("is", "niet", "zo"),
     ("niet", "aan", "de", "orde"),
@@ -68,6 +74,10 @@ _HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
     ("stel", "je", "voor"),
     ("stel",),
     ("indien",),
+    ("volgende", "week"),
+    ("volgende", "maand"),
+    ("binnenkort",),
+    ("straks",),
     ("mocht",),
     ("mochten",),
     ("zou",),
@@ -83,7 +93,27 @@ _ADVICE: Tuple[Tuple[str, ...], ...] = (
     ("gewaarschuwd",), ("waarschuwingssignalen",), ("alarmsignalen",), ("moet", "bellen", "als"),
     ("moet", "bellen", "bij"), ("moet", "ik", "bellen"), ("moet", "ik", "meteen"), ("moet", "ik", "direct"),
     ("terugkomen", "als"), ("terugkomen", "bij"), ("contact", "opnemen", "als"), ("contact", "opnemen", "bij"),
+    # What a doctor asked, or a leaflet said, is no report either: "de huisarts vroeg of ik koorts had".
+    ("vroeg", "of"), ("vroeg", "naar"), ("vroegen", "of"), ("vraagt", "of"), ("gevraagd", "of"), ("gevraagd", "naar"),
+    ("staat", "iets", "over"), ("las", "iets", "over"), ("lees", "iets", "over"), ("gelezen", "over"), ("folder",),
+    ("dacht", "eerst"), ("dacht", "even"), ("doen", "als"), ("als", "ik", "ooit"), ("als", "ze", "ooit"),
+    ("als", "hij", "ooit"),
 )  # fmt: skip
+# After the sign in its own clause, these say it is over: "de koorts is al 3 dagen weg".
+_OVER_AFTER: Tuple[Tuple[str, ...], ...] = (
+    ("is", "weg"), ("al", "weg"), ("weer", "weg"), ("is", "over"), ("al", "over"), ("weer", "over"), ("verdwenen",),
+    ("opgelost",), ("helemaal", "hersteld"), ("hersteld",), ("lang", "over"), ("genezen",),
+)  # fmt: skip
+# Words of a new complaint, for events that count only with one (an operation, an injection).
+_NEW_COMPLAINT = (
+    "pijn", "rugpijn", "zeer", "klacht", "last", "koorts", "doof", "dove", "tintel", "zwak", "slap", "kracht",
+    "plas", "lek", "rood", "ontst", "erger", "slechter", "uitstra", "straalt", "gevoel", "ziek", "wond", "vocht",
+    "pus", "etter", "hoofdpijn", "misselijk", "stijf", "verdoofd", "raar", "vreemd", "bloed", "prik", "steek",
+    "brand", "kramp",
+)  # fmt: skip
+# "koorts? nee hoor": the next sentence denies, or says it is over.
+_NEXT_DENIES = re.compile(r"^\s*(?:nee|neen|nope|welnee|neuh|nah)\b")
+_NEXT_OVER = re.compile(r"^\s*(?:dat|het)\s+is\s+(?:al\s+)?(?:lang\s+)?(?:over|weg|voorbij|genezen|hersteld)\b")
 # Words of a complaint: someone else's history counts only with a complaint of theirs now.
 _COMPLAINT = frozenset(
     {"pijn", "rugpijn", "rug", "onderrug", "klachten", "klacht", "last", "zeer", "spit", "hernia", "rugklachten"}
@@ -108,13 +138,15 @@ _PAST = (
     ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"), ("als", "puber"), ("als", "jongen"), ("als", "meisje"),
-    ("als", "student"),
+    ("als", "student"), ("had", "ooit"), ("ooit", "gehad"),
 )  # fmt: skip
 # For flags whose event lies in the past by nature (a fall, an operation): only these make it old news.
 _DISTANT_PAST = (
     ("vorig", "jaar"), ("vorige", "jaar"), ("jaren", "geleden"), ("jaar", "geleden"), ("lang", "geleden"),
     ("vroeger",), ("in", "het", "verleden"), ("als", "kind"), ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"),
-    ("als", "puber"), ("als", "jongen"), ("als", "meisje"), ("als", "student"),
+    ("als", "puber"), ("als", "jongen"), ("als", "meisje"), ("als", "student"), ("vorige", "zomer"),
+    ("vorige", "winter"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"),
+    ("maanden", "geleden"), ("had", "ooit"), ("ooit", "gehad"),
 )  # fmt: skip
 _YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
 # "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
@@ -129,6 +161,7 @@ _RESOLVED = (
     ("nu", "niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
     ("inmiddels", "weg"), ("weer", "goed"), ("over", "gegaan"), ("overgegaan",), ("hersteld",),
     ("sindsdien", "prima"), ("sindsdien", "goed"), ("de", "oude"), ("niks", "aan", "overgehouden"),
+    ("helemaal", "genezen"), ("had", "ooit"), ("ooit", "gehad"),
     ("niets", "aan", "overgehouden"),
 )  # fmt: skip
 _PAST_VERBS = frozenset({"gehad", "had", "was", "waren", "hadden"})
@@ -261,6 +294,8 @@ class Flag:
     # False for flags defined by a value (an age, a duration): the learned detector, which compares
     # no numbers, may then only ask for the safety check.
     learned_escalates: bool = True
+    # Counts only when the sentence also names a complaint (an operation without new complaints is none).
+    needs_complaint: bool = False
 
 
 @dataclass(frozen=True)
@@ -435,6 +470,7 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 other_needs_complaint=entry.data.get("other_needs_complaint") is True,
                 recent=entry.data.get("recent") is True,
                 learned_escalates=entry.data.get("learned_escalates") is not False,
+                needs_complaint=entry.data.get("needs_complaint") is True,
             )
         )
     ids = {flag.id for flag in flags}
@@ -541,10 +577,28 @@ def _negated(tokens: Sequence[str], start: int, end: int, literal: FrozenSet[int
     return any(after[: len(phrase)] == phrase for phrase in _POST_NEGATIONS) or after[:1] in (("niet",), ("nie",))
 
 
+def _names_new_complaint(sentence: Sequence[str]) -> bool:
+    """Whether the sentence names a complaint that is not negated ("geen pijn", "niet meer ziek")."""
+    return any(
+        token.startswith(_NEW_COMPLAINT) and not any(_is_negation(sentence, j) for j in range(max(0, i - 2), i))
+        for i, token in enumerate(sentence)
+    )
+
+
+def _named_person(tokens: Sequence[str]) -> bool:
+    """Whether the clause names someone: "mijn vader", "onze zoon"."""
+    return any(
+        token in ("mijn", "mn", "onze", "ons") and tokens[index + 1] in _PEOPLE
+        for index, token in enumerate(tokens[:-1])
+    )
+
+
 def _person(tokens: Sequence[str]) -> str:
     for index, token in enumerate(tokens[:-1]):
         if token in ("mijn", "mn", "onze", "ons") and tokens[index + 1] in _PEOPLE:
             return f"uw {tokens[index + 1]}"
+        if token in ("de", "het", "die", "dat") and tokens[index + 1] in _PEOPLE:
+            return f"{token} {tokens[index + 1]}"
     if not _SELF.intersection(tokens) and {"hij", "zij", "ze"}.intersection(tokens):
         return "die persoon"
     return ""
@@ -562,9 +616,27 @@ class PatternDetector:
     def findings(self, normalised: str) -> List[Finding]:
         """Reads a normalised message (see `normalise.py`) clause by clause and returns its findings."""
         assessment = Assessment()
-        for sentence in _SENTENCE_END.split(normalised):
+        sentences = _SENTENCE_END.split(normalised)
+        for index, sentence in enumerate(sentences):
+            first = len(assessment.findings)
             self._assess_sentence(sentence, normalised, assessment)
+            following = next((s for s in sentences[index + 1 :] if s.strip()), "")
+            if _NEXT_DENIES.match(following) or _NEXT_OVER.match(following):
+                status = NEGATED if _NEXT_DENIES.match(following) else RESOLVED
+                assessment.findings[first:] = [
+                    dataclasses.replace(f, status=status) if f.status == REPORT else f
+                    for f in assessment.findings[first:]
+                ]
         return assessment.findings
+
+    def excluded(self, normalised: str, flag_id: str) -> bool:
+        """Whether an `exclude` pattern of the flag matches a sentence of the message (diet, idiom, ...)."""
+        flag = self.rules.flag(flag_id)
+        return any(
+            pattern.match(Clause(_TOKEN.findall(sentence)))
+            for sentence in _SENTENCE_END.split(normalised)
+            for pattern in flag.excludes
+        )
 
     def clause_readings(self, normalised: str) -> List[Tuple[str, str]]:
         """Each clause of a normalised message with how anything in it would be meant.
@@ -595,6 +667,7 @@ class PatternDetector:
         if context is None:
             return
         all_tokens, is_question, resolved, other_complaint, clause_list = context
+        complaint = _names_new_complaint(_TOKEN.findall(message))
         offset = 0
         found: set = set()
         # First clause by clause; then, for flags not mentioned in any single clause, once more
@@ -622,10 +695,14 @@ class PatternDetector:
                 if not spans:
                     continue
                 statuses = {
-                    self._status(flag, tokens, span, all_tokens, position, is_question, resolved, other_complaint)
+                    self._status(
+                        flag, tokens, span, all_tokens, position, is_question, resolved, other_complaint, complaint
+                    )
                     for span in spans
                 }
-                status = next(s for s in (REPORT, HYPOTHETICAL, RESOLVED, FAMILY, NEGATED) if s in statuses)
+                status = next(
+                    s for s in (REPORT, HYPOTHETICAL, RESOLVED, FAMILY, NO_COMPLAINT, NEGATED) if s in statuses
+                )
                 found.add(flag.id)
                 assessment.findings.append(
                     Finding(
@@ -648,10 +725,13 @@ class PatternDetector:
         is_question: bool,
         resolved: bool,
         other_complaint: bool = False,
+        message_complaint: bool = True,
     ) -> str:
         start, end, literal = span
         if _negated(tokens, start, end, literal):
             return NEGATED
+        if any(_contains(tokens[end:], phrase) for phrase in _OVER_AFTER) and not _contains(tokens, ("nog", "steeds")):
+            return RESOLVED  # "de koorts is al 3 dagen weg"
         if flag.tier == "crisis":
             return REPORT  # "ik zou liever dood zijn" is never treated as a mere hypothetical
         before = clause_start + start
@@ -659,7 +739,7 @@ class PatternDetector:
             return HYPOTHETICAL
         if any(_contains(sentence, phrase) for phrase in _ADVICE) and not _PRESENT.intersection(tokens):
             return HYPOTHETICAL  # "de huisarts zei dat ik moet letten op een doof gevoel"
-        conditional = _CONDITIONS.intersection(sentence[max(0, before - 4) : before])
+        conditional = _CONDITIONS.intersection(sentence[max(0, before - 8) : before])
         if conditional and _REPORTED_SPEECH.intersection(sentence[:before]):
             return HYPOTHETICAL  # "de fysio heeft gezegd: bij koorts boven de 38 direct de huisarts bellen"
         heard = [i for i, token in enumerate(sentence[:before]) if token in _HEARSAY]
@@ -672,10 +752,12 @@ class PatternDetector:
             clause_asks = (tokens[0] in _QUESTION_STARTS and tokens[1:2] not in (["niet"], ["nie"], ["geen"])) or bool(
                 _WH.intersection(tokens)
             )
-            if clause_asks and not _SELF.intersection(tokens) and not _person(tokens):
+            if clause_asks and not _SELF.intersection(tokens) and not _named_person(tokens):
                 return HYPOTHETICAL
         if flag.other_needs_complaint and _person(tokens) and not other_complaint:
             return FAMILY
+        if flag.needs_complaint and not message_complaint:
+            return NO_COMPLAINT
         if flag.history or any(_contains(sentence, phrase) for phrase in _STILL):
             return REPORT
         if flag.recent:
@@ -771,6 +853,7 @@ def _complaint_of_other(clauses: Sequence[Sequence[str]]) -> bool:
     return any(
         _COMPLAINT.intersection(clause)
         and not _SELF_SUBJECT.intersection(clause)
+        and not any(_is_negation(clause, i) for i in range(len(clause)))
         and (_THIRD_PERSON.intersection(clause) or bool(set(_PEOPLE).intersection(clause)))
         for clause in clauses
     )
