@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import OrderedDict
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 # Earlier turns read for memory, most recent first.
 MEMORY_TURNS = 12
 _MEMORY_CACHE = 4096
+# In the memory of someone else's flags: an earlier turn gave that person a complaint.
+OTHER_COMPLAINT = "_complaint_of_someone_else"
 # Flags of earlier turns: about the patient, and about someone else.
 Remembered = Tuple[FrozenSet[str], FrozenSet[str]]
 
@@ -91,10 +94,11 @@ class RedFlagDetector:
         if cached is None:
             findings = self.patterns.findings(self.normalise(text or ""))
             kept = [f for f in findings if f.tier in RED_TIERS + ("context",)]
-            cached = (
-                frozenset(f.flag for f in kept if f.status == REPORT and not f.person),
-                frozenset(f.flag for f in kept if f.person and f.status in (REPORT, FAMILY)),
-            )
+            normalised = self.normalise(text or "")
+            others = {f.flag for f in kept if f.person and f.status in (REPORT, FAMILY)}
+            if self.patterns.gives_someone_a_complaint(normalised):
+                others.add(OTHER_COMPLAINT)
+            cached = (frozenset(f.flag for f in kept if f.status == REPORT and not f.person), frozenset(others))
             self._remembered[text] = cached
             if len(self._remembered) > _MEMORY_CACHE:
                 self._remembered.popitem(last=False)
@@ -104,6 +108,11 @@ class RedFlagDetector:
 
     def _grade(self, assessment: Assessment, previous_flags: Sequence[str], remembered: Remembered) -> None:
         own, other = remembered
+        if OTHER_COMPLAINT in other:
+            # "mn vriend heeft rugpijn" ... "hij heeft 38,9": the complaint came in an earlier turn.
+            assessment.findings = [
+                dataclasses.replace(f, status=REPORT) if f.status == FAMILY else f for f in assessment.findings
+            ]
         about_other = any(f.person for f in assessment.findings if f.status == REPORT)
         memory = own | other if about_other else own
         reported = [f.flag for f in assessment.reported(RED_TIERS + ("context",))]
@@ -130,6 +139,7 @@ class RedFlagDetector:
         notes: List[str] = []
         person = _person(_TOKEN.findall(normalised))
         readings: Optional[List] = None
+        reported_by_patterns = {f.flag for f in assessment.findings if f.status == REPORT}
         for flag_id, probability in sorted(scores.items(), key=lambda item: -item[1]):
             status = statuses.get(flag_id)
             if status == REPORT or probability < limits.check_from:
@@ -142,6 +152,8 @@ class RedFlagDetector:
                     status = None  # "ik kan bijna niet plassen": the negation is the complaint
                 if status is None and self.patterns.excluded(normalised, flag_id):
                     status = "excluded"  # a context the clinician excluded: a diet, an idiom
+                if status is None and set(flag.yields_to) & reported_by_patterns:
+                    status = "yields"  # the patterns found the flag this one yields to
             if probability >= limits.escalate_from and status is None and flag.learned_escalates:
                 added.append(Finding(flag_id, flag.tier, REPORT, person, "", source="learned"))
                 notes.append(f"learned only: {flag_id} {probability:.2f}")

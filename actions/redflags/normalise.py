@@ -98,8 +98,8 @@ _DURATION_WORDS = {
 }  # fmt: skip
 # "al 8 weken", "sinds 2 maanden", "week 7", "nu 7 weken", "8 weken lang": a complaint that lasts.
 _DURATION = re.compile(
-    r"\b(?:al|sinds|nu|ruim|meer dan|langer dan|inmiddels|bijna)\s+"
-    r"(\d+(?:[.,]\d+)?)\s+(weken|week|maanden|maand|jaar|jaren)\b"
+    r"\b(?:al|sinds|nu|ruim|meer dan|langer dan|inmiddels|bijna|laatste|afgelopen|voorbije)\s+"
+    r"(\d+(?:[.,]\d+)?)\s+(weken|week|maanden|maand|jaar|jaren)\b(?!\s+(?:zwanger|geleden))"
     r"|\b(?:week|weken)\s+(?:of\s+)?(\d+)\b"
     r"|\b(\d+(?:[.,]\d+)?)\s+(weken|maanden|jaar)\s+(?:al|lang|aan|onafgebroken|achter elkaar|verder|later|nu)\b"
     r"|\b(?:al|sinds|nu|ruim|inmiddels)\s+"
@@ -220,7 +220,7 @@ class Normaliser:
             return "mijn"
         if word.startswith("k") and word[1:] in _IK_CONTRACTIONS:
             return "ik " + word[1:]
-        if word in self.lexicon or word in self.vocabulary or len(word) < 5:
+        if word in self.lexicon or word in self.vocabulary or len(word) < 6:
             return word
         if word.endswith("e") and (word + "n") in self.lexicon:
             return word + "n"  # Flemish dropped n: "plasse" -> "plassen"

@@ -111,6 +111,18 @@ _NEW_COMPLAINT = (
     "pus", "etter", "hoofdpijn", "misselijk", "stijf", "verdoofd", "raar", "vreemd", "bloed", "prik", "steek",
     "brand", "kramp",
 )  # fmt: skip
+# Worries, not knowing and a possible future, in the sign's own clause: "mijn grootste angst is dat
+# ik mijn plas niet kan ophouden", "ik weet niet of ik koorts heb", "dat hij het kan krijgen".
+_CLAUSE_HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
+    ("angst", "is", "dat"), ("bang", "dat"), ("vrees", "dat"), ("geen", "idee", "of"), ("weet", "niet", "of"),
+    ("weet", "ik", "niet", "of"), ("kan", "krijgen"), ("kunnen", "krijgen"), ("zal", "krijgen"),
+)  # fmt: skip
+# "..., dat heb ik gelukkig niet": the sentence denies what it mentioned.
+_DENIALS: Tuple[Tuple[str, ...], ...] = (
+    ("heb", "ik", "gelukkig", "niet"), ("heb", "ik", "gelukkig", "geen"), ("gelukkig", "heb", "ik", "dat", "niet"),
+    ("dat", "is", "gelukkig", "niet"), ("dat", "is", "niet", "zo"), ("heb", "ik", "dat", "niet"),
+    ("ik", "gelukkig", "niet"),
+)  # fmt: skip
 # "koorts? nee hoor": the next sentence denies, or says it is over.
 _NEXT_DENIES = re.compile(r"^\s*(?:nee|neen|nope|welnee|neuh|nah)\b")
 _NEXT_OVER = re.compile(r"^\s*(?:dat|het)\s+is\s+(?:al\s+)?(?:lang\s+)?(?:over|weg|voorbij|genezen|hersteld)\b")
@@ -151,6 +163,8 @@ _DISTANT_PAST = (
 _YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
 # "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
 _STILL = (("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog", "niet", "weg"))
+# Before an exclude pattern these deny it: "niet op dieet", "zonder dieet".
+_EXCLUDE_DENIED = frozenset({"niet", "nie", "zonder", "nooit"})
 # A condition in what someone advised is advice: "de fysio zei: bij koorts direct de huisarts bellen".
 _CONDITIONS = frozenset({"als", "bij", "wanneer", "indien", "zodra"})
 _REPORTED_SPEECH = frozenset({"zei", "zegt", "gezegd", "zeggen", "zeiden", "adviseerde", "geadviseerd", "vertelde"})
@@ -296,6 +310,9 @@ class Flag:
     learned_escalates: bool = True
     # Counts only when the sentence also names a complaint (an operation without new complaints is none).
     needs_complaint: bool = False
+    # Flags that, found by the patterns, make a learned-only finding of this one a check ("tintelend
+    # gevoel in mijn rechterbeen" is one leg, whatever the learned detector thinks of both).
+    yields_to: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -471,9 +488,15 @@ def load_red_flags(path: Path) -> RedFlagRules:
                 recent=entry.data.get("recent") is True,
                 learned_escalates=entry.data.get("learned_escalates") is not False,
                 needs_complaint=entry.data.get("needs_complaint") is True,
+                yields_to=tuple(entry.text_list("yields_to", required=False)),
             )
         )
     ids = {flag.id for flag in flags}
+    for flag in flags:
+        if set(flag.yields_to) - ids:
+            raise root.error(
+                f"flag '{flag.id}': 'yields_to' names unknown flag id(s) {sorted(set(flag.yields_to) - ids)}"
+            )
     combinations = []
     for entry in root.entries("combinations", lambda i: f"combination #{i + 1}", required=False):
         members = frozenset(entry.text_list("all"))
@@ -629,14 +652,15 @@ class PatternDetector:
                 ]
         return assessment.findings
 
+    @staticmethod
+    def gives_someone_a_complaint(normalised: str) -> bool:
+        """Whether a sentence of the message gives someone else a complaint ("ze heeft nu rugpijn")."""
+        return any(_complaint_of_other(_clauses(sentence)) for sentence in _SENTENCE_END.split(normalised))
+
     def excluded(self, normalised: str, flag_id: str) -> bool:
         """Whether an `exclude` pattern of the flag matches a sentence of the message (diet, idiom, ...)."""
         flag = self.rules.flag(flag_id)
-        return any(
-            pattern.match(Clause(_TOKEN.findall(sentence)))
-            for sentence in _SENTENCE_END.split(normalised)
-            for pattern in flag.excludes
-        )
+        return any(_excluded(flag, Clause(_TOKEN.findall(sentence))) for sentence in _SENTENCE_END.split(normalised))
 
     def clause_readings(self, normalised: str) -> List[Tuple[str, str]]:
         """Each clause of a normalised message with how anything in it would be meant.
@@ -668,6 +692,7 @@ class PatternDetector:
             return
         all_tokens, is_question, resolved, other_complaint, clause_list = context
         complaint = _names_new_complaint(_TOKEN.findall(message))
+        other_complaint = other_complaint or self.gives_someone_a_complaint(message)
         offset = 0
         found: set = set()
         # First clause by clause; then, for flags not mentioned in any single clause, once more
@@ -682,7 +707,7 @@ class PatternDetector:
         candidates = [
             flag for flag in self.rules.flags if flag.screen is None or flag.screen.search(joined_clause.text)
         ]
-        candidates = [flag for flag in candidates if not any(pattern.match(whole) for pattern in flag.excludes)]
+        candidates = [flag for flag in candidates if not _excluded(flag, whole)]
         for tokens, second_pass in passes:
             clause = joined_clause if second_pass else Clause(tokens)
             position = 0 if second_pass else _find_sublist(all_tokens, tokens, offset)
@@ -728,7 +753,7 @@ class PatternDetector:
         message_complaint: bool = True,
     ) -> str:
         start, end, literal = span
-        if _negated(tokens, start, end, literal):
+        if _negated(tokens, start, end, literal) or any(_contains(sentence, phrase) for phrase in _DENIALS):
             return NEGATED
         if any(_contains(tokens[end:], phrase) for phrase in _OVER_AFTER) and not _contains(tokens, ("nog", "steeds")):
             return RESOLVED  # "de koorts is al 3 dagen weg"
@@ -736,6 +761,8 @@ class PatternDetector:
             return REPORT  # "ik zou liever dood zijn" is never treated as a mere hypothetical
         before = clause_start + start
         if any(_contains(sentence, phrase, before) for phrase in _HYPOTHETICAL):
+            return HYPOTHETICAL
+        if any(_contains(tokens, phrase) for phrase in _CLAUSE_HYPOTHETICAL):
             return HYPOTHETICAL
         if any(_contains(sentence, phrase) for phrase in _ADVICE) and not _PRESENT.intersection(tokens):
             return HYPOTHETICAL  # "de huisarts zei dat ik moet letten op een doof gevoel"
@@ -768,7 +795,10 @@ class PatternDetector:
                 return RESOLVED
             return REPORT
         if not _PRESENT.intersection(tokens):
-            past = any(_contains(tokens, phrase) for phrase in _PAST) or bool(_YOUNGER.search(" ".join(tokens)))
+            joined = " ".join(tokens)
+            past = any(_contains(tokens, phrase) for phrase in _PAST) or bool(
+                _YOUNGER.search(joined) or _YEAR.search(joined)
+            )
             if past or (resolved and _PAST_VERBS.intersection(tokens)):
                 return RESOLVED
         return REPORT
@@ -824,6 +854,15 @@ class PatternDetector:
             best = "same_day"
             reasons |= self.rules.raises & known
         return best, frozenset(reasons)
+
+
+def _excluded(flag: Flag, clause: Clause) -> bool:
+    """Whether an exclude pattern matches, and is not itself denied ("ik ben niet op dieet")."""
+    for pattern in flag.excludes:
+        span = pattern.match(clause)
+        if span and not any(clause.tokens[i] in _EXCLUDE_DENIED for i in range(max(0, span[0] - 2), span[0])):
+            return True
+    return False
 
 
 def _sentence_context(sentence: str, message: str):
