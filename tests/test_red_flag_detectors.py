@@ -305,7 +305,8 @@ SETS = {
     "red_flag_heldout.yml": (0.98, 0.04),
     "red_flag_blind2.yml": (0.98, 0.04),
     "red_flags/blind3.yml": (0.98, 0.03),
-    "red_flags/blind5.yml": (0.97, 0.03),
+    "red_flags/blind5.yml": (0.98, 0.03),
+    "red_flags/blind6.yml": (0.97, 0.03),
 }
 
 
@@ -336,7 +337,7 @@ def test_status_of_learned_findings_in_negated_clauses(detector):
 
 
 def test_blind_sets_are_present():
-    for name in ("blind3.yml", "blind4.yml", "blind5.yml", "blind6.yml"):
+    for name in ("blind3.yml", "blind4.yml", "blind5.yml", "blind6.yml", "blind7.yml"):
         data = yaml.safe_load((ROOT / "tests" / "red_flags" / name).read_text(encoding="utf-8"))
         assert len(data["cases"]) >= 250 and len(data["conversations"]) >= 12
         assert Path(ROOT / "tests" / "red_flags" / name).stat().st_size > 0

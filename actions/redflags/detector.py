@@ -23,6 +23,7 @@ from actions.redflags.patterns import (
     _TOKEN,
     FAMILY,
     NEGATED,
+    NO_COMPLAINT,
     RED_TIERS,
     REPORT,
     Assessment,
@@ -98,7 +99,10 @@ class RedFlagDetector:
             others = {f.flag for f in kept if f.person and f.status in (REPORT, FAMILY)}
             if self.patterns.gives_someone_a_complaint(normalised):
                 others.add(OTHER_COMPLAINT)
-            cached = (frozenset(f.flag for f in kept if f.status == REPORT and not f.person), frozenset(others))
+            # An event told without a complaint yet ("ik heb kanker gehad") still completes a
+            # combination with a later turn ("en nu minder kracht in mijn been").
+            own = {f.flag for f in kept if f.status in (REPORT, NO_COMPLAINT) and not f.person}
+            cached = (frozenset(own), frozenset(others))
             self._remembered[text] = cached
             if len(self._remembered) > _MEMORY_CACHE:
                 self._remembered.popitem(last=False)

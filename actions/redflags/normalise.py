@@ -18,6 +18,7 @@ Both detectors read the normalised text. It is folded (lower case, no accents), 
 from __future__ import annotations
 
 import bisect
+import datetime
 import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -30,7 +31,7 @@ NORMAL_TEMPERATURE = "normaletemperatuur"
 AGE_YOUNG, AGE_OVER_50, AGE_OVER_70 = "leeftijdjong", "leeftijdbovenvijftig", "leeftijdbovenzeventig"
 # "ik ben 58", "ze is 76", "ik word 51", "(58)", "58 jaar", "58-jarige", "een 60-plusser".
 _AGE = re.compile(
-    r"\b(?:ben|is|word|wordt|werd)\s+(?:nu\s+|net\s+|al\s+|bijna\s+|pas\s+|ook\s+)?(\d{1,3})\b(?!\s*(?:kilo|graden|weken|week|maanden|dagen|keer|uur|cm|euro|procent|[.,]\d))"
+    r"\b(?:ben|is|word|wordt|werd)\s+(?:ik\s+|ze\s+|hij\s+)?(?:nu\s+|net\s+|al\s+|bijna\s+|pas\s+|ook\s+)?(\d{1,3})\b(?!\s*(?:kilo|graden|weken|week|maanden|dagen|keer|uur|cm|euro|procent|[.,]\d))"
     r"|\((\d{1,3})\)"
     r"|(?<!al )(?<!sinds )(?<!ruim )(?<!voor )(?<!over )(?<!na )(?<!bijna )"
     r"\b(\d{1,3})\s*-?\s*(?:jaar\s+oud|jarige|jarig|jr\b|plusser)"
@@ -56,6 +57,13 @@ _AGE_WORDS = {
 # "meer dan een half uur", "ruim een half uur": longer than the 30 minutes morning stiffness may last.
 OVER_HALF_HOUR = "langerdanhalfuur"
 _HALF_HOUR = re.compile(r"\s(?:(?:meer|langer) dan|ruim|zeker|minstens|goed)\s+(?:een\s+)?half\s+uur(?:tje)?\b")
+# "12 kilo lichter dan vorig jaar" compares; it does not tell of the past.
+_COMPARED = re.compile(r"\b(dan|als)\s+(vorig|vorige)\s+(jaar|maand|week|zomer|winter)\b")
+_MONTHS = "januari februari maart april mei juni juli augustus september oktober november december".split()
+_SINCE_MONTH = re.compile(r"\bsinds\s+(?:begin|eind|half|midden|medio)?\s*(" + "|".join(_MONTHS) + r")\b")
+_NOW_MONTH = re.compile(
+    r"\b(?:nu|inmiddels|het is)\s+(?:al\s+)?(?:begin|eind|half|midden|medio)?\s*(" + "|".join(_MONTHS) + r")\b"
+)
 # "lymfeklierkanker": also the word "kanker", so one pattern serves every kind.
 _CANCER = re.compile(r"\b([a-z]{3,}kanker)\b")
 _BRACKETS = re.compile(r"[()\[\]]")
@@ -195,7 +203,8 @@ class Normaliser:
         pieces = self._words(pieces)
         pieces = _numbers(pieces)
         text = "".join(pieces)
-        text = _ages(_durations(_temperatures(_HALF_HOUR.sub(f" {OVER_HALF_HOUR}", text))))
+        text = _COMPARED.sub(r"\1 eerder", _HALF_HOUR.sub(f" {OVER_HALF_HOUR}", text))
+        text = _ages(_durations(_since_month(_temperatures(text))))
         text = _CANCER.sub(r"\1 kanker", text)
         # Brackets are no clause break: "mijn dochter heeft koorts (38,7)" is one clause.
         return _SPACES.sub(" ", _BRACKETS.sub(" ", text)).strip()
@@ -224,6 +233,9 @@ class Normaliser:
             return word
         if word.endswith("e") and (word + "n") in self.lexicon:
             return word + "n"  # Flemish dropped n: "plasse" -> "plassen"
+        for ending in ("ske", "ke"):
+            if word.endswith(ending) and (word[: -len(ending)] + "je") in self.lexicon:
+                return word[: -len(ending)] + "je"  # Flemish diminutive: "ongelukske" -> "ongelukje"
         return self._repair(word)
 
     def _repair(self, word: str) -> str:
@@ -262,6 +274,9 @@ def _numbers(pieces: List[str]) -> List[str]:
     out = list(pieces)
     for n, (index, word) in enumerate(words):
         value = number_word(word)
+        if value is None and word.endswith("ste") and number_word(word[:-3]) is not None:
+            out[index] = f"{number_word(word[:-3])}ste"  # "op mijn achtenvijftigste"
+            continue
         nxt = words[n + 1][1] if n + 1 < len(words) else ""
         if value is None and word in _UNITS and word != "een" and nxt in _QUANTITY_UNITS:
             value = _UNITS[word]
@@ -291,7 +306,7 @@ _FEVER_WORD = re.compile(r"\bkoorts\b")
 
 def _temperatures(text: str) -> str:
     """Grades temperatures by value, sentence by sentence."""
-    sentences = re.split(r"(?<=[.!?\n])", text)
+    sentences = re.split(r"(?<=[!?\n])|(?<=\.)(?!\d)", text)
     return "".join(_grade_temperature(sentence) for sentence in sentences)
 
 
@@ -314,6 +329,19 @@ def _grade_temperature(sentence: str) -> str:
         match = max(values, key=lambda item: item[1])[0]
         return sentence[: match.end()] + " koorts" + sentence[match.end() :]
     return _FEVER_WORD.sub(NORMAL_TEMPERATURE, sentence)  # "koorts van 37,4": not a fever
+
+
+def _since_month(text: str, today: Optional[datetime.date] = None) -> str:
+    """A complaint "sinds begin oktober" (and "nu december", or this month) lasts more than six weeks."""
+    match = _SINCE_MONTH.search(text)
+    if not match:
+        return text
+    now = _NOW_MONTH.search(text)
+    current = _MONTHS.index(now.group(1)) if now else (today or datetime.date.today()).month - 1
+    months = (current - _MONTHS.index(match.group(1))) % 12
+    if months < 2:
+        return text
+    return text[: match.end()] + f" {SIX_WEEKS_MARKER}" + text[match.end() :]
 
 
 def _durations(text: str) -> str:

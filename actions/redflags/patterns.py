@@ -109,7 +109,7 @@ _NEW_COMPLAINT = (
     "pijn", "rugpijn", "zeer", "klacht", "last", "koorts", "doof", "dove", "tintel", "zwak", "slap", "kracht",
     "plas", "lek", "rood", "ontst", "erger", "slechter", "uitstra", "straalt", "gevoel", "ziek", "wond", "vocht",
     "pus", "etter", "hoofdpijn", "misselijk", "stijf", "verdoofd", "raar", "vreemd", "bloed", "prik", "steek",
-    "brand", "kramp",
+    "brand", "kramp", "zeur",
 )  # fmt: skip
 # Worries, not knowing and a possible future, in the sign's own clause: "mijn grootste angst is dat
 # ik mijn plas niet kan ophouden", "ik weet niet of ik koorts heb", "dat hij het kan krijgen".
@@ -127,9 +127,10 @@ _DENIALS: Tuple[Tuple[str, ...], ...] = (
 _NEXT_DENIES = re.compile(r"^\s*(?:nee|neen|nope|welnee|neuh|nah)\b")
 _NEXT_OVER = re.compile(r"^\s*(?:dat|het)\s+is\s+(?:al\s+)?(?:lang\s+)?(?:over|weg|voorbij|genezen|hersteld)\b")
 # Words of a complaint: someone else's history counts only with a complaint of theirs now.
-_COMPLAINT = frozenset(
-    {"pijn", "rugpijn", "rug", "onderrug", "klachten", "klacht", "last", "zeer", "spit", "hernia", "rugklachten"}
-)
+_COMPLAINT = (
+    "pijn", "rugpijn", "rug", "onderrug", "zeer", "klacht", "last", "doof", "tintel", "zwak", "slap", "kracht",
+    "plas", "gevoel", "stijf", "verdoofd", "prik", "steek", "kramp", "klaag", "spit", "hernia", "zeur",
+)  # fmt: skip
 # Hearsay about people in general ("ik las dat je bij koorts moet bellen") is information.
 _HEARSAY = frozenset({"zei", "zegt", "zeggen", "las", "lees", "gelezen", "gehoord", "hoorde", "staat"})
 # In a question these also make a mention hypothetical: "is het erg als ik koorts heb?".
@@ -150,7 +151,8 @@ _PAST = (
     ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"), ("als", "puber"), ("als", "jongen"), ("als", "meisje"),
-    ("als", "student"), ("had", "ooit"), ("ooit", "gehad"),
+    ("als", "student"), ("had", "ooit"), ("ooit", "gehad"), ("weken", "terug"), ("week", "terug"),
+    ("maanden", "terug"), ("maand", "terug"), ("jaar", "terug"), ("jaren", "terug"),
 )  # fmt: skip
 # For flags whose event lies in the past by nature (a fall, an operation): only these make it old news.
 _DISTANT_PAST = (
@@ -158,7 +160,8 @@ _DISTANT_PAST = (
     ("vroeger",), ("in", "het", "verleden"), ("als", "kind"), ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"),
     ("als", "puber"), ("als", "jongen"), ("als", "meisje"), ("als", "student"), ("vorige", "zomer"),
     ("vorige", "winter"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"),
-    ("maanden", "geleden"), ("had", "ooit"), ("ooit", "gehad"),
+    ("maanden", "geleden"), ("had", "ooit"), ("ooit", "gehad"), ("is", "toen"), ("werd", "toen"),
+    ("toen", "geopereerd"),
 )  # fmt: skip
 _YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
 # "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
@@ -167,7 +170,9 @@ _STILL = (("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog",
 _EXCLUDE_DENIED = frozenset({"niet", "nie", "zonder", "nooit"})
 # A condition in what someone advised is advice: "de fysio zei: bij koorts direct de huisarts bellen".
 _CONDITIONS = frozenset({"als", "bij", "wanneer", "indien", "zodra"})
-_REPORTED_SPEECH = frozenset({"zei", "zegt", "gezegd", "zeggen", "zeiden", "adviseerde", "geadviseerd", "vertelde"})
+_REPORTED_SPEECH = frozenset(
+    {"zei", "zegt", "gezegd", "zeggen", "zeiden", "adviseerde", "geadviseerd", "vertelde", "volgens"}
+)
 _WH = frozenset({"welke", "wat", "wanneer", "hoe", "waarom", "wie", "vanaf", "hoelang", "hoeveel"})
 _SELF_SUBJECT = frozenset({"ik", "k", "me", "mij", "mezelf", "zelf"})
 _THIRD_PERSON = frozenset({"hij", "zij", "ze", "haar", "zijn", "hem", "hun"})
@@ -175,7 +180,7 @@ _RESOLVED = (
     ("nu", "niet", "meer"), ("is", "over"), ("weer", "over"), ("weer", "weg"), ("inmiddels", "over"),
     ("inmiddels", "weg"), ("weer", "goed"), ("over", "gegaan"), ("overgegaan",), ("hersteld",),
     ("sindsdien", "prima"), ("sindsdien", "goed"), ("de", "oude"), ("niks", "aan", "overgehouden"),
-    ("helemaal", "genezen"), ("had", "ooit"), ("ooit", "gehad"),
+    ("helemaal", "genezen"), ("had", "ooit"), ("ooit", "gehad"), ("al", "lang", "over"), ("lang", "over"),
     ("niets", "aan", "overgehouden"),
 )  # fmt: skip
 _PAST_VERBS = frozenset({"gehad", "had", "was", "waren", "hadden"})
@@ -622,6 +627,8 @@ def _person(tokens: Sequence[str]) -> str:
             return f"uw {tokens[index + 1]}"
         if token in ("de", "het", "die", "dat") and tokens[index + 1] in _PEOPLE:
             return f"{token} {tokens[index + 1]}"
+    if tokens and tokens[0] in _PEOPLE:
+        return tokens[0]  # "opa had prostaatkanker"
     if not _SELF.intersection(tokens) and {"hij", "zij", "ze"}.intersection(tokens):
         return "die persoon"
     return ""
@@ -773,7 +780,8 @@ class PatternDetector:
         if heard and "je" in sentence[heard[-1] :] and not _SELF.intersection(sentence[heard[-1] :]):
             return HYPOTHETICAL  # "mijn buurman zei dat je bij een doof gevoel meteen moet bellen"
         if is_question:
-            if _QUESTION_CONDITIONS.intersection(sentence[:before]):
+            conditions = _QUESTION_CONDITIONS if not _SELF.intersection(tokens) else _QUESTION_CONDITIONS - {"bij"}
+            if conditions.intersection(sentence[:before]):
                 return HYPOTHETICAL
             # "is koorts erg bij rugpijn?", "vanaf welke leeftijd is dat verdacht?": asked in general.
             clause_asks = (tokens[0] in _QUESTION_STARTS and tokens[1:2] not in (["niet"], ["nie"], ["geen"])) or bool(
@@ -890,7 +898,7 @@ def _sentence_context(sentence: str, message: str):
 def _complaint_of_other(clauses: Sequence[Sequence[str]]) -> bool:
     """Whether a clause gives someone else a complaint: "... en nu heeft ze pijn in haar rug"."""
     return any(
-        _COMPLAINT.intersection(clause)
+        any(token.startswith(_COMPLAINT) for token in clause)
         and not _SELF_SUBJECT.intersection(clause)
         and not any(_is_negation(clause, i) for i in range(len(clause)))
         and (_THIRD_PERSON.intersection(clause) or bool(set(_PEOPLE).intersection(clause)))
