@@ -306,7 +306,8 @@ SETS = {
     "red_flag_blind2.yml": (0.98, 0.04),
     "red_flags/blind3.yml": (0.98, 0.03),
     "red_flags/blind5.yml": (0.98, 0.03),
-    "red_flags/blind6.yml": (0.97, 0.03),
+    "red_flags/blind6.yml": (0.98, 0.03),
+    "red_flags/blind7.yml": (0.96, 0.03),
 }
 
 

@@ -38,6 +38,7 @@ _AGE = re.compile(
     r"|,\s*(\d{1,3})\s+jaar\b(?!\s+(?:geleden|lang|rugpijn|last|pijn))"
     r"|^(\d{1,3})\s+jaar\b(?!\s+(?:geleden|lang|rugpijn|last|pijn))"
     r"|\bop (?:mijn|zijn|haar) (\d{1,3})(?:e|ste|de)\b"
+    r"|^(\d{2})\s*,"
 )
 _AGE_WORDS = {
     "tiener": 15,
@@ -106,7 +107,7 @@ _DURATION_WORDS = {
 }  # fmt: skip
 # "al 8 weken", "sinds 2 maanden", "week 7", "nu 7 weken", "8 weken lang": a complaint that lasts.
 _DURATION = re.compile(
-    r"\b(?:al|sinds|nu|ruim|meer dan|langer dan|inmiddels|bijna|laatste|afgelopen|voorbije)\s+"
+    r"\b(?:al|sinds|nu|ruim|meer dan|langer dan|inmiddels|bijna|laatste|afgelopen|voorbije|na)\s+"
     r"(\d+(?:[.,]\d+)?)\s+(weken|week|maanden|maand|jaar|jaren)\b(?!\s+(?:zwanger|geleden))"
     r"|\b(?:week|weken)\s+(?:of\s+)?(\d+)\b"
     r"|\b(\d+(?:[.,]\d+)?)\s+(weken|maanden|jaar)\s+(?:al|lang|aan|onafgebroken|achter elkaar|verder|later|nu)\b"

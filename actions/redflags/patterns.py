@@ -64,6 +64,7 @@ _POST_NEGATIONS: Tuple[Tuple[str, ...], ...] = (
 # "ik heb niet het gevoel dat mijn been het begeeft": everything after it is denied.
 _NEGATED_PERCEPTION: Tuple[Tuple[str, ...], ...] = (
     ("niet", "het", "gevoel", "dat"),
+    ("niet", "dat", "gevoel", "dat"),
     ("niet", "het", "idee", "dat"),
     ("geen", "gevoel", "dat"),
     ("niet", "dat", "ik", "weet"),
@@ -121,8 +122,13 @@ _CLAUSE_HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
 _DENIALS: Tuple[Tuple[str, ...], ...] = (
     ("heb", "ik", "gelukkig", "niet"), ("heb", "ik", "gelukkig", "geen"), ("gelukkig", "heb", "ik", "dat", "niet"),
     ("dat", "is", "gelukkig", "niet"), ("dat", "is", "niet", "zo"), ("heb", "ik", "dat", "niet"),
-    ("ik", "gelukkig", "niet"),
+    ("ik", "gelukkig", "niet"), ("dat", "nooit", "gehad"), ("dat", "gevoel", "niet"),
 )  # fmt: skip
+# "..., maar dat is 10 jaar geleden": a later clause puts the whole sentence in the past.
+_LATER_PAST = re.compile(
+    r"\b(?:maar|en)\s+(?:dat|het)\s+(?:is|was)\s+(?:al\s+)?(?:\d+|een\s+paar|jaren|lang)\s*"
+    r"(?:jaar|jaren|maanden)?\s*geleden\b"
+)
 # "koorts? nee hoor": the next sentence denies, or says it is over.
 _NEXT_DENIES = re.compile(r"^\s*(?:nee|neen|nope|welnee|neuh|nah)\b")
 _NEXT_OVER = re.compile(r"^\s*(?:dat|het)\s+is\s+(?:al\s+)?(?:lang\s+)?(?:over|weg|voorbij|genezen|hersteld)\b")
@@ -143,7 +149,8 @@ _PEOPLE = (
     "vader", "moeder", "man", "vrouw", "partner", "vriend", "vriendin", "zoon", "dochter", "kind", "opa", "oma",
     "broer", "zus", "buurman", "buurvrouw", "collega", "schoonvader", "schoonmoeder", "tante", "oom", "pa", "ma",
     "echtgenoot", "echtgenote", "vriendje", "vriendinnetje", "baby", "neef", "nicht", "dochtertje", "zoontje",
-    "kindje", "schoonzoon", "schoondochter", "kleinzoon", "kleindochter",
+    "kindje", "schoonzoon", "schoondochter", "kleinzoon", "kleindochter", "zwager", "schoonzus", "zwagerin",
+    "kleinkind", "stiefvader", "stiefmoeder", "vriendinnetje", "klant", "client", "patient", "bewoner", "bewoonster",
 )  # fmt: skip
 _PAST = (
     ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("vorige", "zomer"), ("vorige", "winter"),
@@ -172,6 +179,11 @@ _EXCLUDE_DENIED = frozenset({"niet", "nie", "zonder", "nooit"})
 _CONDITIONS = frozenset({"als", "bij", "wanneer", "indien", "zodra"})
 _REPORTED_SPEECH = frozenset(
     {"zei", "zegt", "gezegd", "zeggen", "zeiden", "adviseerde", "geadviseerd", "vertelde", "volgens"}
+)
+# After "moet", "kan", ... these make a report with the "ik" left out: "moet echt persen", "kan niet plassen".
+_NOT_A_QUESTION_NEXT = frozenset(
+    "niet nie geen meer nog ik er echt wel ook heel al steeds telkens vaak nu sinds gewoon bijna zo amper "
+    "nauwelijks haast moeilijk slecht".split()
 )
 _WH = frozenset({"welke", "wat", "wanneer", "hoe", "waarom", "wie", "vanaf", "hoelang", "hoeveel"})
 _SELF_SUBJECT = frozenset({"ik", "k", "me", "mij", "mezelf", "zelf"})
@@ -588,6 +600,8 @@ def _clauses(sentence: str) -> List[List[str]]:
 def _is_negation(tokens: Sequence[str], index: int) -> bool:
     token = tokens[index]
     following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    if token == "nee" and {"nooit", "niet", "geen", "nog"} & set(tokens[index + 1 : index + 3]):
+        return False  # "nee, nog nooit gehad": the answer agrees with what follows
     return token in _NEGATIONS and following not in _NOT_NEGATING_NEXT.get(token, frozenset())
 
 
@@ -677,10 +691,13 @@ class PatternDetector:
         """
         readings: List[Tuple[str, str]] = []
         anything = Flag(id="any", tier="gp_soon", you="", other="", patterns=())
-        for sentence in _SENTENCE_END.split(normalised):
+        sentences = _SENTENCE_END.split(normalised)
+        for index, sentence in enumerate(sentences):
             context = _sentence_context(sentence, normalised)
             if context is None:
                 continue
+            following = next((s for s in sentences[index + 1 :] if s.strip()), "")
+            denied = bool(_NEXT_DENIES.match(following) or _NEXT_OVER.match(following))
             all_tokens, is_question, resolved, other_complaint, clause_list = context
             offset = 0
             for tokens in clause_list:
@@ -688,8 +705,8 @@ class PatternDetector:
                 offset = position + len(tokens)
                 span = (0, len(tokens), frozenset())
                 status = self._status(anything, tokens, span, all_tokens, position, is_question, resolved)
-                if status == REPORT and any(_contains(tokens, phrase) for phrase in _POST_NEGATIONS):
-                    status = NEGATED  # "het gevoel daar is gewoon normaal"
+                if status == REPORT and (denied or any(_contains(tokens, phrase) for phrase in _POST_NEGATIONS)):
+                    status = NEGATED  # "het gevoel daar is gewoon normaal", "afgevallen? nee"
                 readings.append((" ".join(tokens), status))
         return readings
 
@@ -760,7 +777,9 @@ class PatternDetector:
         message_complaint: bool = True,
     ) -> str:
         start, end, literal = span
-        if _negated(tokens, start, end, literal) or any(_contains(sentence, phrase) for phrase in _DENIALS):
+        if _negated(tokens, start, end, literal):
+            return NEGATED
+        if flag.tier != "context" and any(_contains(sentence, phrase) for phrase in _DENIALS):
             return NEGATED
         if any(_contains(tokens[end:], phrase) for phrase in _OVER_AFTER) and not _contains(tokens, ("nog", "steeds")):
             return RESOLVED  # "de koorts is al 3 dagen weg"
@@ -795,6 +814,8 @@ class PatternDetector:
             return NO_COMPLAINT
         if flag.history or any(_contains(sentence, phrase) for phrase in _STILL):
             return REPORT
+        if _LATER_PAST.search(" ".join(sentence)) and not _PRESENT.intersection(tokens):
+            return RESOLVED
         if flag.recent:
             distant = any(_contains(tokens, phrase) for phrase in _DISTANT_PAST) or bool(_YEAR.search(" ".join(tokens)))
             if distant or bool(_YOUNGER.search(" ".join(tokens))):
@@ -880,14 +901,10 @@ def _sentence_context(sentence: str, message: str):
     if not all_tokens:
         return None
     ends_with_question_mark = message[end_index : end_index + 1] == "?"
-    starts_like_question = all_tokens[0] in _QUESTION_STARTS and all_tokens[1:2] not in (
-        ["niet"],
-        ["nie"],
-        ["geen"],
-        ["meer"],
-        ["nog"],
-        ["ik"],
-        ["er"],
+    # "is het erg als ...", "moet ik ...", "wat doe je als ...": a question even without "?"; but
+    # "moet echt persen om te plassen" (the "ik" left out, as in chat) is a report.
+    starts_like_question = all_tokens[0] in _WH or (
+        all_tokens[0] in _QUESTION_STARTS and not set(all_tokens[1:2]) & _NOT_A_QUESTION_NEXT
     )
     is_question = ends_with_question_mark or starts_like_question
     resolved = any(_contains(all_tokens, phrase) for phrase in _RESOLVED)
@@ -895,10 +912,17 @@ def _sentence_context(sentence: str, message: str):
     return all_tokens, is_question, resolved, _complaint_of_other(clause_list), clause_list
 
 
+def _cancer_site(token: str, clause: Sequence[str]) -> bool:
+    """Whether the back is where the cancer was ("kanker in haar rug"), not a complaint now."""
+    return token in ("rug", "onderrug", "ruggengraat") and any(
+        "kanker" in word or word.startswith(("tumor", "uitzaai")) for word in clause
+    )
+
+
 def _complaint_of_other(clauses: Sequence[Sequence[str]]) -> bool:
     """Whether a clause gives someone else a complaint: "... en nu heeft ze pijn in haar rug"."""
     return any(
-        any(token.startswith(_COMPLAINT) for token in clause)
+        any(token.startswith(_COMPLAINT) and not _cancer_site(token, clause) for token in clause)
         and not _SELF_SUBJECT.intersection(clause)
         and not any(_is_negation(clause, i) for i in range(len(clause)))
         and (_THIRD_PERSON.intersection(clause) or bool(set(_PEOPLE).intersection(clause)))
