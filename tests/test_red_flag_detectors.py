@@ -162,10 +162,26 @@ def test_a_flag_the_learned_detector_only_suspects_asks_the_safety_check(detecto
     assert "learned suspects: fever_ill" in assessment.disagreement
 
 
-def test_a_negation_the_patterns_read_is_not_overruled_but_checked(detector):
-    both = combined(detector, {"fever_ill": 0.95})
-    assessment = both.assess("ik heb geen koorts")
-    assert assessment.tier is None and assessment.needs_check
+@pytest.mark.parametrize(
+    ("scores", "text"),
+    [
+        # a negation the patterns read is not overruled
+        ({"fever_ill": 0.95}, "ik heb geen koorts"),
+        # flags defined by a value are never escalated by the learned detector alone
+        ({"age_first_episode": 0.99}, "ik ben 45 en heb voor het eerst rugpijn"),
+        # a context the clinician excluded
+        ({"weight_loss": 0.99}, "ik ben 8 kilo afgevallen met weight watchers"),
+        # the patterns found the flag this one yields to
+        ({"both_legs": 0.95}, "ik heb een tintelend gevoel in mijn rechterbeen"),
+        # the sentence after it denies it
+        ({"weight_loss": 0.95}, "afgevallen? nee, helaas niet haha"),
+    ],
+)
+def test_a_learned_finding_the_patterns_contradict_gets_the_check_not_an_escalation(detector, scores, text):
+    assessment = combined(detector, scores).assess(text)
+    assert not [f for f in assessment.reported() if f.source == "learned"]
+    # the check, unless the patterns escalated what they found ("tintelend gevoel in mijn rechterbeen")
+    assert (assessment.tier is None and assessment.needs_check) or assessment.tier == "gp_soon"
 
 
 def test_a_pattern_report_stands_when_the_learned_detector_disagrees(detector):
@@ -173,18 +189,6 @@ def test_a_pattern_report_stands_when_the_learned_detector_disagrees(detector):
     assessment = both.assess("ik kan sinds vannacht niet plassen")
     assert assessment.tier == "emergency"
     assert "patterns only: urine_retention" in assessment.disagreement
-
-
-def test_flags_defined_by_a_value_are_never_escalated_by_the_learned_detector_alone(detector):
-    both = combined(detector, {"age_first_episode": 0.99})
-    assessment = both.assess("ik ben 45 en heb voor het eerst rugpijn")
-    assert assessment.tier is None and assessment.needs_check
-
-
-def test_an_excluded_context_makes_a_learned_finding_a_check(detector):
-    both = combined(detector, {"weight_loss": 0.99})
-    assessment = both.assess("ik ben 8 kilo afgevallen met weight watchers")
-    assert assessment.tier is None and assessment.needs_check
 
 
 def test_recall_never_drops_below_either_detector_alone(detector):
@@ -338,7 +342,7 @@ def test_status_of_learned_findings_in_negated_clauses(detector):
 
 
 def test_blind_sets_are_present():
-    for name in ("blind3.yml", "blind4.yml", "blind5.yml", "blind6.yml", "blind7.yml"):
+    for name in ("blind3.yml", "blind4.yml", "blind5.yml", "blind6.yml", "blind7.yml", "blind8.yml"):
         data = yaml.safe_load((ROOT / "tests" / "red_flags" / name).read_text(encoding="utf-8"))
         assert len(data["cases"]) >= 250 and len(data["conversations"]) >= 12
         assert Path(ROOT / "tests" / "red_flags" / name).stat().st_size > 0
