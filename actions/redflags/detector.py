@@ -28,6 +28,7 @@ from actions.redflags.patterns import (
     REPORT,
     Assessment,
     Finding,
+    Flag,
     PatternDetector,
     RedFlagRules,
     _person,
@@ -142,23 +143,19 @@ class RedFlagDetector:
         added: List[Finding] = []
         notes: List[str] = []
         person = _person(_TOKEN.findall(normalised))
-        readings: Optional[List] = None
+        readings: List = []
         reported_by_patterns = {f.flag for f in assessment.findings if f.status == REPORT}
         for flag_id, probability in sorted(scores.items(), key=lambda item: -item[1]):
             status = statuses.get(flag_id)
             if status == REPORT or probability < limits.check_from:
                 continue
             flag = self.rules.flag(flag_id)
-            if probability >= limits.escalate_from and status is None and flag.learned_escalates:
-                readings = readings if readings is not None else self._readings(normalised)
-                status = self._reading_of(flag_id, readings)
-                if status == NEGATED and probability >= limits.sure_from:
-                    status = None  # "ik kan bijna niet plassen": the negation is the complaint
-                if status is None and self.patterns.excluded(normalised, flag_id):
-                    status = "excluded"  # a context the clinician excluded: a diet, an idiom
-                if status is None and set(flag.yields_to) & reported_by_patterns:
-                    status = "yields"  # the patterns found the flag this one yields to
-            if probability >= limits.escalate_from and status is None and flag.learned_escalates:
+            escalate = probability >= limits.escalate_from and status is None and flag.learned_escalates
+            if escalate:
+                readings = readings or self._readings(normalised)
+                status = self._reason_to_check(flag, probability, normalised, readings, reported_by_patterns)
+                escalate = status is None
+            if escalate:
                 added.append(Finding(flag_id, flag.tier, REPORT, person, "", source="learned"))
                 notes.append(f"learned only: {flag_id} {probability:.2f}")
             else:
@@ -176,6 +173,24 @@ class RedFlagDetector:
         if notes:
             assessment.disagreement = "; ".join(notes)
             logger.info("Red-flag detectors disagree: %s", assessment.disagreement)
+
+    def _reason_to_check(
+        self, flag: Flag, probability: float, normalised: str, readings: List, reported_by_patterns: set
+    ) -> Optional[str]:
+        """Why a flag only the learned detector found gets the safety check instead of an escalation, or None.
+
+        Its clause is negated (unless the learned detector is sure: "ik kan bijna niet plassen"),
+        hypothetical, a general question or resolved; the clinician excluded its context (a diet,
+        an idiom); or the patterns found the flag it yields to (one leg rather than both).
+        """
+        status = self._reading_of(flag.id, readings)
+        if status == NEGATED and probability >= self.rules.learned.sure_from:
+            status = None
+        if status is None and self.patterns.excluded(normalised, flag.id):
+            status = "excluded"
+        if status is None and set(flag.yields_to) & reported_by_patterns:
+            status = "yields"
+        return status
 
     def _readings(self, normalised: str) -> List[Tuple[str, str, Dict[str, float]]]:
         readings = self.patterns.clause_readings(normalised)
