@@ -61,9 +61,11 @@ _HALF_HOUR = re.compile(r"\s(?:(?:meer|langer) dan|ruim|zeker|minstens|goed)\s+(
 # "12 kilo lichter dan vorig jaar" compares; it does not tell of the past.
 _COMPARED = re.compile(r"\b(dan|als)\s+(vorig|vorige)\s+(jaar|maand|week|zomer|winter)\b")
 _MONTHS = "januari februari maart april mei juni juli augustus september oktober november december".split()
-_SINCE_MONTH = re.compile(r"\bsinds\s+(?:begin|eind|half|midden|medio)?\s*(" + "|".join(_MONTHS) + r")\b")
+_SINCE_MONTH = re.compile(r"\b(?:sinds|vanaf|van)\s+(?:begin|eind|half|midden|medio)?\s*(" + "|".join(_MONTHS) + r")\b")
 _NOW_MONTH = re.compile(
-    r"\b(?:nu|inmiddels|het is)\s+(?:al\s+)?(?:begin|eind|half|midden|medio)?\s*(" + "|".join(_MONTHS) + r")\b"
+    r"\b(?:nu|inmiddels|het is|nu is het|nu is t)\s+(?:al\s+)?(?:begin|eind|half|midden|medio)?\s*("
+    + "|".join(_MONTHS)
+    + r")\b"
 )
 # "lymfeklierkanker": also the word "kanker", so one pattern serves every kind.
 _CANCER = re.compile(r"\b([a-z]{3,}kanker)\b")
@@ -78,7 +80,7 @@ _PERSON_AGE = re.compile(
 _AGE_WORD = re.compile(r"\b(" + "|".join(_AGE_WORDS) + r")\b")
 _AMBIENT = frozenset(
     "buiten binnen wachtkamer airco auto kamer hitte tropisch zon weer douche bad sauna oven water zwembad "
-    "thermostaat verwarming kachel buitentemperatuur".split()
+    "thermostaat verwarming kachel buitentemperatuur vakantie spanje strand hittegolf".split()
 )
 _UNITS = {"een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8, "negen": 9}
 _TEENS = {
@@ -313,12 +315,12 @@ def _temperatures(text: str) -> str:
 
 def _grade_temperature(sentence: str) -> str:
     values = []
-    if _AMBIENT.intersection(re.findall(r"[a-z]+", sentence)):
-        return sentence  # "in de wachtkamer was het 38 graden": not a body temperature
     for match in _TEMPERATURE.finditer(sentence):
         after = sentence[match.end() : match.end() + 12]
         before = sentence[max(0, match.start() - 25) : match.start()]
         near = set(re.findall(r"[a-z]+", before + " " + after))
+        if near & _AMBIENT:
+            continue  # "in de wachtkamer was het 38 graden": not a body temperature
         decimal = match.group(2) is not None
         if re.match(r"\s*(jaar|kilo|weken|week|maanden|dagen|uur|minuten|cm|euro|keer)\b", after):
             continue

@@ -97,7 +97,9 @@ _ADVICE: Tuple[Tuple[str, ...], ...] = (
     # What a doctor asked, or a leaflet said, is no report either: "de huisarts vroeg of ik koorts had".
     ("vroeg", "of"), ("vroeg", "naar"), ("vroegen", "of"), ("vraagt", "of"), ("gevraagd", "of"), ("gevraagd", "naar"),
     ("staat", "iets", "over"), ("las", "iets", "over"), ("lees", "iets", "over"), ("gelezen", "over"), ("folder",),
-    ("dacht", "eerst"), ("dacht", "even"), ("doen", "als"), ("als", "ik", "ooit"), ("als", "ze", "ooit"),
+    ("dacht", "eerst"), ("dacht", "even"), ("doen", "als"), ("uitleggen",), ("uitleg",), ("moet", "meten"),
+    ("moet", "ik", "meten"), ("patienten", "met"), ("clienten", "met"), ("mensen", "met"), ("bewoners", "met"),
+    ("als", "ik", "ooit"), ("als", "ze", "ooit"),
     ("als", "hij", "ooit"),
 )  # fmt: skip
 # After the sign in its own clause, these say it is over: "de koorts is al 3 dagen weg".
@@ -122,7 +124,8 @@ _CLAUSE_HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
 _DENIALS: Tuple[Tuple[str, ...], ...] = (
     ("heb", "ik", "gelukkig", "niet"), ("heb", "ik", "gelukkig", "geen"), ("gelukkig", "heb", "ik", "dat", "niet"),
     ("dat", "is", "gelukkig", "niet"), ("dat", "is", "niet", "zo"), ("heb", "ik", "dat", "niet"),
-    ("ik", "gelukkig", "niet"), ("dat", "nooit", "gehad"), ("dat", "gevoel", "niet"),
+    ("ik", "gelukkig", "niet"), ("dat", "nooit", "gehad"), ("dat", "gevoel", "niet"), ("heb", "ik", "allemaal", "niet"),
+    ("allemaal", "nee"), ("niks", "raars"), ("niets", "raars"), ("is", "helemaal", "normaal"),
 )  # fmt: skip
 # "..., maar dat is 10 jaar geleden": a later clause puts the whole sentence in the past.
 _LATER_PAST = re.compile(
@@ -150,7 +153,8 @@ _PEOPLE = (
     "broer", "zus", "buurman", "buurvrouw", "collega", "schoonvader", "schoonmoeder", "tante", "oom", "pa", "ma",
     "echtgenoot", "echtgenote", "vriendje", "vriendinnetje", "baby", "neef", "nicht", "dochtertje", "zoontje",
     "kindje", "schoonzoon", "schoondochter", "kleinzoon", "kleindochter", "zwager", "schoonzus", "zwagerin",
-    "kleinkind", "stiefvader", "stiefmoeder", "vriendinnetje", "klant", "client", "patient", "bewoner", "bewoonster",
+    "kleinkind", "stiefvader", "stiefmoeder", "grootvader", "grootmoeder", "klant", "client", "patient",
+    "bewoner", "bewoonster",
 )  # fmt: skip
 _PAST = (
     ("vorig", "jaar"), ("vorige", "maand"), ("vorige", "jaar"), ("vorige", "zomer"), ("vorige", "winter"),
@@ -158,7 +162,8 @@ _PAST = (
     ("afgelopen", "zomer"), ("jaren", "geleden"), ("jaar", "geleden"),
     ("maanden", "geleden"), ("lang", "geleden"), ("vroeger",), ("in", "het", "verleden"), ("als", "kind"),
     ("toen", "ik", "jong"), ("destijds",), ("als", "tiener"), ("als", "puber"), ("als", "jongen"), ("als", "meisje"),
-    ("als", "student"), ("had", "ooit"), ("ooit", "gehad"), ("weken", "terug"), ("week", "terug"),
+    ("als", "student"), ("had", "ooit"), ("ooit", "gehad"), ("eerst", "zat"), ("eerst", "had"), ("weken", "terug"),
+    ("week", "terug"),
     ("maanden", "terug"), ("maand", "terug"), ("jaar", "terug"), ("jaren", "terug"),
 )  # fmt: skip
 # For flags whose event lies in the past by nature (a fall, an operation): only these make it old news.
@@ -172,7 +177,11 @@ _DISTANT_PAST = (
 )  # fmt: skip
 _YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
 # "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
-_STILL = (("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog", "niet", "weg"))
+_STILL = (
+    ("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog", "niet", "weg"),
+    # "vorige week contact gehad over mijn tintelende been": the past is the contact, not the sign
+    ("contact", "gehad", "over"), ("gevraagd", "over"), ("geschreven", "over"), ("bericht", "over"),
+)  # fmt: skip
 # Before an exclude pattern these deny it: "niet op dieet", "zonder dieet".
 _EXCLUDE_DENIED = frozenset({"niet", "nie", "zonder", "nooit"})
 # A condition in what someone advised is advice: "de fysio zei: bij koorts direct de huisarts bellen".
@@ -186,6 +195,10 @@ _NOT_A_QUESTION_NEXT = frozenset(
     "nauwelijks haast moeilijk slecht".split()
 )
 _WH = frozenset({"welke", "wat", "wanneer", "hoe", "waarom", "wie", "vanaf", "hoelang", "hoeveel"})
+_PET_SUBJECT = re.compile(
+    r"\b(?:mijn|onze|de|het|ons)\s+(?:hond|hondje|kat|poes|katje|konijn|cavia|huisdier)\s+"
+    r"(?:is|was|kan|kon|heeft|had|plast|plaste|loopt|liep|ligt|wordt|werd|sleept|valt|viel)\b"
+)
 _SELF_SUBJECT = frozenset({"ik", "k", "me", "mij", "mezelf", "zelf"})
 _THIRD_PERSON = frozenset({"hij", "zij", "ze", "haar", "zijn", "hem", "hun"})
 _RESOLVED = (
@@ -675,8 +688,28 @@ class PatternDetector:
 
     @staticmethod
     def gives_someone_a_complaint(normalised: str) -> bool:
-        """Whether a sentence of the message gives someone else a complaint ("ze heeft nu rugpijn")."""
-        return any(_complaint_of_other(_clauses(sentence)) for sentence in _SENTENCE_END.split(normalised))
+        """Whether the message gives someone else a complaint.
+
+        Either a clause says so ("ze heeft nu pijn in haar rug"), or the message is about someone
+        else and names a complaint without a subject while the writer names none of their own
+        ("mijn man heeft een aneurysma. Nu opeens heftige rugpijn. Wat moet ik doen?").
+        """
+        sentences = [_clauses(sentence) for sentence in _SENTENCE_END.split(normalised)]
+        if any(_complaint_of_other(clauses) for clauses in sentences):
+            return True
+        clauses = [clause for sentence in sentences for clause in sentence]
+        someone = any(_named_person(clause) or _THIRD_PERSON.intersection(clause) for clause in clauses)
+        complaint = [
+            clause
+            for clause in clauses
+            if any(t.startswith(_COMPLAINT) for t in clause)
+            and not any(_is_negation(clause, i) for i in range(len(clause)))
+        ]
+        return (
+            someone
+            and any(not _SELF.intersection(c) for c in complaint)
+            and not any(_SELF_SUBJECT.intersection(c) for c in complaint)
+        )
 
     def excluded(self, normalised: str, flag_id: str) -> bool:
         """Whether an `exclude` pattern of the flag matches a sentence of the message (diet, idiom, ...)."""
@@ -779,7 +812,7 @@ class PatternDetector:
         start, end, literal = span
         if _negated(tokens, start, end, literal):
             return NEGATED
-        if flag.tier != "context" and any(_contains(sentence, phrase) for phrase in _DENIALS):
+        if flag.tier in RED_TIERS and any(_contains(sentence, phrase) for phrase in _DENIALS):
             return NEGATED
         if any(_contains(tokens[end:], phrase) for phrase in _OVER_AFTER) and not _contains(tokens, ("nog", "steeds")):
             return RESOLVED  # "de koorts is al 3 dagen weg"
@@ -808,6 +841,8 @@ class PatternDetector:
             )
             if clause_asks and not _SELF.intersection(tokens) and not _named_person(tokens):
                 return HYPOTHETICAL
+        if _PET_SUBJECT.search(" ".join(tokens)):
+            return FAMILY  # "mijn hond kan zijn plas niet meer ophouden"
         if flag.other_needs_complaint and _person(tokens) and not other_complaint:
             return FAMILY
         if flag.needs_complaint and not message_complaint:
