@@ -313,6 +313,7 @@ SETS = {
     "red_flags/blind6.yml": (0.98, 0.03),
     "red_flags/blind7.yml": (0.96, 0.03),
     "red_flags/blind8.yml": (0.98, 0.03),
+    "red_flags/blind9.yml": (0.98, 0.03),
 }
 
 

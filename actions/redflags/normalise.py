@@ -296,7 +296,9 @@ def _numbers(pieces: List[str]) -> List[str]:
     joined = re.sub(digit + r"\s+(?:en\s+)?(?:een\s+)?half\b", r"\1,5", joined)
     # "achtendertig vijf" / "38 5 graden": a temperature said as two numbers.
     joined = re.sub(
-        r"\b(3[5-9]|4[0-2])\s+(" + "|".join(_UNITS) + r"|\d)\b(?=\s*(?:graden|koorts|$|[.,!?]))",
+        r"\b(3[5-9]|4[0-2])\s+("
+        + "|".join(_UNITS)
+        + r"|\d)\b(?!\s*(?:jaar|kilo|weken|week|maanden|dagen|uur|keer|minuten|cm|euro))",
         lambda m: f"{m.group(1)},{_UNITS.get(m.group(2), m.group(2))}",
         joined,
     )

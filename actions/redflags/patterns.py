@@ -118,7 +118,7 @@ _NEW_COMPLAINT = (
 # ik mijn plas niet kan ophouden", "ik weet niet of ik koorts heb", "dat hij het kan krijgen".
 _CLAUSE_HYPOTHETICAL: Tuple[Tuple[str, ...], ...] = (
     ("angst", "is", "dat"), ("bang", "dat"), ("vrees", "dat"), ("geen", "idee", "of"), ("weet", "niet", "of"),
-    ("weet", "ik", "niet", "of"), ("kan", "krijgen"), ("kunnen", "krijgen"), ("zal", "krijgen"),
+    ("weet", "ik", "niet", "of"), ("kan", "krijgen"), ("kunnen", "krijgen"), ("zal", "krijgen"), ("kon", "krijgen"),
 )  # fmt: skip
 # "..., dat heb ik gelukkig niet": the sentence denies what it mentioned.
 _DENIALS: Tuple[Tuple[str, ...], ...] = (
@@ -173,7 +173,7 @@ _DISTANT_PAST = (
     ("als", "puber"), ("als", "jongen"), ("als", "meisje"), ("als", "student"), ("vorige", "zomer"),
     ("vorige", "winter"), ("vorige", "herfst"), ("vorige", "lente"), ("vorig", "voorjaar"), ("vorig", "najaar"),
     ("maanden", "geleden"), ("had", "ooit"), ("ooit", "gehad"), ("is", "toen"), ("werd", "toen"),
-    ("toen", "geopereerd"),
+    ("toen", "geopereerd"), ("jaar", "terug"), ("jaren", "terug"),
 )  # fmt: skip
 _YEAR = re.compile(r"\b(19[5-9]\d|20[01]\d|202[0-4])\b")
 # "nog steeds", "nog altijd": whatever past the sentence mentions, it is about now.
@@ -181,6 +181,7 @@ _STILL = (
     ("nog", "steeds"), ("nog", "altijd"), ("nog", "niet", "over"), ("nog", "niet", "weg"),
     # "vorige week contact gehad over mijn tintelende been": the past is the contact, not the sign
     ("contact", "gehad", "over"), ("gevraagd", "over"), ("geschreven", "over"), ("bericht", "over"),
+    ("gemaild", "over"), ("gebeld", "over"),
 )  # fmt: skip
 # Before an exclude pattern these deny it: "niet op dieet", "zonder dieet".
 _EXCLUDE_DENIED = frozenset({"niet", "nie", "zonder", "nooit"})
