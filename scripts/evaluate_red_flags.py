@@ -26,8 +26,8 @@ RANK = {"none": 0, "gp_soon": 1, "same_day": 2, "emergency": 3, "emergency_112":
 # The development table (tuned against), and the blind sets, each written by someone who saw neither
 # the patterns nor another set: blind3 was measured before the issue-8 changes, blind5 after the
 # first round, blind6 after the second, blind7 after the third, blind8 after the fourth, blind9
-# after the fifth and blind10 after the sixth; each was then used for fixes except the last. blind4's misses were seen by
-# mistake before it could be measured blind.
+# after the fifth and blind10 after the sixth; each was then used for fixes except the last.
+# blind4's misses were seen by mistake before it could be measured blind.
 DEFAULT_SETS = (
     ("tests/red_flag_cases.yml", "development table (tuned against)"),
     ("tests/red_flag_heldout.yml", "first blind set (since used for fixes)"),
