@@ -73,7 +73,7 @@ evaluate: train ## Held-out NLU, red-flag recall/false alarms/under-triage per s
 	$(PY) scripts/evaluate_retrieval.py --nlu
 	$(PY) scripts/evaluate_retrieval.py
 
-bench: train ## Latency, throughput, start time, memory, training time and leaflet search time
+bench: train ## Latency, throughput, start time, memory, training time, red-flag detectors and leaflet search time
 	$(PY) scripts/bench_retrieval.py
 	$(PY) scripts/bench.py
 

@@ -675,9 +675,11 @@ class PatternDetector:
         """Reads a normalised message (see `normalise.py`) clause by clause and returns its findings."""
         assessment = Assessment()
         sentences = _SENTENCE_END.split(normalised)
+        # Read once per message: does it name a complaint, and does it give someone else one?
+        message_facts = (_names_new_complaint(_TOKEN.findall(normalised)), self.gives_someone_a_complaint(normalised))
         for index, sentence in enumerate(sentences):
             first = len(assessment.findings)
-            self._assess_sentence(sentence, normalised, assessment)
+            self._assess_sentence(sentence, normalised, assessment, message_facts)
             following = next((s for s in sentences[index + 1 :] if s.strip()), "")
             if _NEXT_DENIES.match(following) or _NEXT_OVER.match(following):
                 status = NEGATED if _NEXT_DENIES.match(following) else RESOLVED
@@ -744,13 +746,15 @@ class PatternDetector:
                 readings.append((" ".join(tokens), status))
         return readings
 
-    def _assess_sentence(self, sentence: str, message: str, assessment: Assessment) -> None:
+    def _assess_sentence(
+        self, sentence: str, message: str, assessment: Assessment, message_facts: Tuple[bool, bool]
+    ) -> None:
         context = _sentence_context(sentence, message)
         if context is None:
             return
         all_tokens, is_question, resolved, other_complaint, clause_list = context
-        complaint = _names_new_complaint(_TOKEN.findall(message))
-        other_complaint = other_complaint or self.gives_someone_a_complaint(message)
+        complaint, someone_complains = message_facts
+        other_complaint = other_complaint or someone_complains
         offset = 0
         found: set = set()
         # First clause by clause; then, for flags not mentioned in any single clause, once more
