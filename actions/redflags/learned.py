@@ -152,7 +152,6 @@ class LearnedDetector:
     def _probabilities(self, units: Sequence[str]):
         """A (units x flags) array of probabilities."""
         import numpy as np
-
         from scipy.sparse import hstack
 
         # The union's own transform adds joblib and validation overhead per call (more than a
