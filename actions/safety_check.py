@@ -54,7 +54,7 @@ class ActionEscalate(Action):
 
 
 class ActionStartSafetyCheck(Action):
-    """Introduces the safety check and clears the answers of an earlier one."""
+    """Introduces the safety check; answers of an earlier check are cleared, denials said before are kept."""
 
     def name(self) -> str:
         """Action name in the domain."""
@@ -69,8 +69,8 @@ class ActionStartSafetyCheck(Action):
         if assessment.tier or assessment.crisis:
             return escalate(dispatcher, tracker, assessment)
         detector = get_detector()
-        texts = earlier_texts(tracker) + [strip_payload(latest_text(tracker))]
-        known = answered_before([detector.assess(text).findings for text in texts])
+        earlier = [detector.patterns.findings(detector.normalise(text)) for text in earlier_texts(tracker)]
+        known = answered_before(earlier + [assessment.findings])
         dispatcher.utter_message(text=get_knowledge().message("check_intro"))
         return [SlotSet(slot, known.get(slot)) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
 

@@ -94,9 +94,8 @@ class RedFlagDetector:
     def _flags_of(self, text: str) -> Tuple[FrozenSet[str], FrozenSet[str]]:
         cached = self._remembered.get(text)
         if cached is None:
-            findings = self.patterns.findings(self.normalise(text or ""))
-            kept = [f for f in findings if f.tier in RED_TIERS + ("context",)]
             normalised = self.normalise(text or "")
+            kept = [f for f in self.patterns.findings(normalised) if f.tier in RED_TIERS + ("context",)]
             others = {f.flag for f in kept if f.person and f.status in (REPORT, FAMILY)}
             if self.patterns.gives_someone_a_complaint(normalised):
                 others.add(OTHER_COMPLAINT)
