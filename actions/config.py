@@ -19,7 +19,7 @@ from actions.redflags import RedFlagDetector, load_red_flags
 from actions.redflags.learned import Example, LearnedDetector, training_set
 from actions.redflags.learned import fingerprint as learned_fingerprint
 from actions.redflags.normalise import Normaliser, pattern_vocabulary
-from actions.redflags.patterns import RED_TIERS, LearnedThresholds, RedFlagRules
+from actions.redflags.patterns import RED_TIERS, REPORT, LearnedThresholds, RedFlagRules
 from actions.redflags.review import ReviewStore
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def learned_model_inputs(augmented: bool = True) -> Tuple[List[str], List[Tuple[
         patterns = PatternDetector(rules)
         cases = yaml.safe_load(RED_FLAG_DEVELOPMENT_TABLE.read_text(encoding="utf-8"))["cases"]
         for case in cases:
-            found = [f.flag for f in patterns.findings(normalise(case["text"])) if f.status == "report"]
+            found = [f.flag for f in patterns.findings(normalise(case["text"])) if f.status == REPORT]
             extra.append(Example(case["text"], tuple(sorted({f for f in found if f in flags}))))
     if not augmented:
         from actions.redflags.learned import read_examples

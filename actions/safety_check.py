@@ -46,10 +46,11 @@ class ActionEscalate(Action):
         return "action_escalate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[EventType]:
-        """Escalates; if no flag is found after all (a button payload), runs the normal answer."""
-        assessment = assess_latest(tracker)
-        if assessment.tier or assessment.crisis:
-            return escalate(dispatcher, tracker, assessment)
+        """Escalates; if no flag is found after all (a button payload), runs the normal answer.
+
+        The topic answer reads the message for red flags first and escalates, so the message is
+        assessed (and a detector disagreement stored) once.
+        """
         return await ActionAnswerTopic().run(dispatcher, tracker, domain)
 
 

@@ -309,3 +309,20 @@ async def test_a_sign_only_the_learned_detector_suspects_gets_the_check_offered(
     assert texts[-1] == get_knowledge().message("check_offer_unsure")
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/affirm", "/deny"]
     assert slots_of(events)["safety_check_offered"] is True and "red_flag_tier" not in slots_of(events)
+
+
+async def test_a_message_escalate_finds_no_flag_in_is_answered_and_reviewed_once(handoffs, monkeypatch):
+    from actions import answers
+    from actions.config import get_detector, get_review_store
+    from actions.redflags import RedFlagDetector
+
+    from .test_red_flag_detectors import FixedLearned
+
+    real = get_detector()
+    suspicious = RedFlagDetector(real.rules, real.normalise, FixedLearned({"fever_ill": 0.6}))
+    monkeypatch.setattr(answers, "get_detector", lambda: suspicious)
+    texts, _, events = await run(
+        ActionEscalate(), make_tracker("/report_red_flag ik voel me niet lekker", "ask_symptoms")
+    )
+    assert texts[-1] == get_knowledge().message("check_offer_unsure") and "red_flag_tier" not in slots_of(events)
+    assert len(get_review_store().latest()) == 1
