@@ -100,7 +100,6 @@ _UNIT_WORDS = {"kg": "kilo", "kgs": "kilo", "kilos": "kilo", "kilogram": "kilo",
 _TEMPERATURE_WORDS = frozenset(
     {"graden", "graad", "koorts", "temperatuur", "temp", "thermometer", "verhoging", "gemeten"}
 )
-_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _WORD_OR_OTHER = re.compile(r"[a-z]+|\d+(?:[.,]\d+)?|[^a-z\d]+")
 _DURATION_UNITS = {"week": 1.0, "weken": 1.0, "maand": 4.3, "maanden": 4.3, "jaar": 52.0, "jaren": 52.0}
 _DURATION_WORDS = {
@@ -204,8 +203,7 @@ class Normaliser:
             folded = pattern.sub(standard, folded)
         pieces = _WORD_OR_OTHER.findall(folded)
         pieces = self._words(pieces)
-        pieces = _numbers(pieces)
-        text = "".join(pieces)
+        text = _numbers(pieces)
         text = _COMPARED.sub(r"\1 eerder", _HALF_HOUR.sub(f" {OVER_HALF_HOUR}", text))
         text = _ages(_durations(_since_month(_temperatures(text))))
         text = _CANCER.sub(r"\1 kanker", text)
@@ -271,7 +269,18 @@ def _distance_one(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
-def _numbers(pieces: List[str]) -> List[str]:
+_DIGIT_WORD = "|".join(_UNITS)
+_COMMA = re.compile(r"(\d+)\s+komma\s+(\d|" + _DIGIT_WORD + r")\b")
+_HALF = re.compile(r"(\d+)\s+(?:en\s+)?(?:een\s+)?half\b")
+# "achtendertig vijf" / "38 5 graden": a temperature said as two numbers.
+_TWO_PART_TEMPERATURE = re.compile(
+    r"\b(3[5-9]|4[0-2])\s+("
+    + _DIGIT_WORD
+    + r"|\d)\b(?!\s*(?:jaar|kilo|weken|week|maanden|dagen|uur|keer|minuten|cm|euro))"
+)
+
+
+def _numbers(pieces: List[str]) -> str:
     """Number words to digits; "komma" and "en een half" to decimals."""
     words = [(i, p) for i, p in enumerate(pieces) if not p.isspace() and (p[0].isalnum())]
     out = list(pieces)
@@ -285,24 +294,13 @@ def _numbers(pieces: List[str]) -> List[str]:
             value = _UNITS[word]
         if value is not None:
             out[index] = str(value)
-    text_pieces = out
-    joined = "".join(text_pieces)
-    digit = r"(\d+)"
-    joined = re.sub(
-        digit + r"\s+komma\s+(\d|" + "|".join(_UNITS) + r")\b",
-        lambda m: f"{m.group(1)},{_UNITS.get(m.group(2), m.group(2))}",
-        joined,
-    )
-    joined = re.sub(digit + r"\s+(?:en\s+)?(?:een\s+)?half\b", r"\1,5", joined)
-    # "achtendertig vijf" / "38 5 graden": a temperature said as two numbers.
-    joined = re.sub(
-        r"\b(3[5-9]|4[0-2])\s+("
-        + "|".join(_UNITS)
-        + r"|\d)\b(?!\s*(?:jaar|kilo|weken|week|maanden|dagen|uur|keer|minuten|cm|euro))",
-        lambda m: f"{m.group(1)},{_UNITS.get(m.group(2), m.group(2))}",
-        joined,
-    )
-    return [joined]
+
+    def decimal(match: re.Match) -> str:
+        return f"{match.group(1)},{_UNITS.get(match.group(2), match.group(2))}"
+
+    joined = _COMMA.sub(decimal, "".join(out))
+    joined = _HALF.sub(r"\1,5", joined)
+    return _TWO_PART_TEMPERATURE.sub(decimal, joined)
 
 
 _TEMPERATURE = re.compile(r"(?<![\d,.])(3[4-9]|4[0-3])(?:[.,](\d))?(?![\d])")
