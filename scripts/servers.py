@@ -62,6 +62,10 @@ class Servers:
         env["BACKBOT_ACTION_URL"] = f"{self.actions_url}/webhook"
         env["BACKBOT_TRACKER_DB"] = str(self.tracker_db)
         env["BACKBOT_RASA_URL"] = self.rasa_url
+        # Handoff records and detector disagreements beside the logs: run/ for `make run`, the
+        # temporary folder of a test or benchmark (unless set explicitly).
+        env.setdefault("BACKBOT_HANDOFF_DB", str(self.log_dir / "handoffs.db"))
+        env.setdefault("BACKBOT_REVIEW_DB", str(self.log_dir / "red_flag_review.db"))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONWARNINGS", "ignore")
         return env
