@@ -10,8 +10,12 @@ MODEL := models/backbot.tar.gz
 RED_FLAG_MODEL := models/red_flag_classifier.joblib
 RED_FLAG_INPUTS := data/knowledge/red_flags.yml tests/red_flag_cases.yml $(wildcard data/red_flags/*.yml) $(wildcard actions/redflags/*.py)
 # Rasa training data (the knowledge files are read by the actions at run time and need no training).
-TRAIN_DATA := data/nlu data/rules
-TRAIN_INPUTS := config.yml domain.yml actions/language.py $(shell find $(TRAIN_DATA) components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
+# The FAQ (data/knowledge/faq/*.yml: answers and the ways patients ask them) is exported to Rasa
+# training data in build/rasa/ before every validation and training.
+FAQ_EXPORT := build/rasa/faq.yml
+FAQ_INPUTS := $(wildcard data/knowledge/faq/*.yml) data/knowledge/answers.yml actions/answers/faq.py
+TRAIN_DATA := data/nlu data/rules build/rasa
+TRAIN_INPUTS := config.yml domain.yml actions/language.py $(FAQ_EXPORT) $(shell find data/nlu data/rules components -type f \( -name '*.yml' -o -name '*.py' \) 2>/dev/null)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -29,7 +33,10 @@ $(INSTALLED): requirements.txt scripts/bootstrap.sh
 check: $(INSTALLED) ## Check the answer, source, message, practice, red-flag and leaflet settings files
 	@$(PY) -m actions.check
 
-validate: check ## Check the data files and Rasa's training data
+$(FAQ_EXPORT): $(INSTALLED) $(FAQ_INPUTS) $(shell find data/nlu -name '*.yml')
+	@$(PY) -m actions.answers.faq export build/rasa
+
+validate: check $(FAQ_EXPORT) ## Check the data files and Rasa's training data
 	$(RASA) data validate --domain domain.yml --data $(TRAIN_DATA) --config config.yml --fail-on-warnings
 
 train: $(MODEL) $(RED_FLAG_MODEL) ## Train the NLU model and the learned red-flag detector when their data changed

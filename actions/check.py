@@ -7,6 +7,7 @@ import sys
 from actions.config import (
     KNOWLEDGE_DIR,
     RED_FLAG_TRAINING_DIR,
+    get_followups,
     get_knowledge,
     get_leaflet_settings,
     get_practice,
@@ -23,6 +24,7 @@ def main() -> int:
     try:
         knowledge = get_knowledge()
         practice = get_practice()
+        get_followups()
         rules = get_red_flag_rules()
         leaflets = get_leaflet_settings()
         red_flags = [flag.id for flag in rules.flags if flag.tier in RED_TIERS]
@@ -33,7 +35,7 @@ def main() -> int:
     locations = sum(len(p.locations) for p in practice.practices)
     team = sum(len(p.team) for p in practice.practices)
     print(
-        f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, "
+        f"Data files OK ({KNOWLEDGE_DIR}): {len(knowledge.answers)} answers, {len(knowledge.faq)} FAQ entries, "
         f"{len(knowledge.sources)} sources, {len(practice.practices)} practice(s) with "
         f"{locations} locations and {team} team members, {len(rules.flags)} red/yellow flags with "
         f"{sum(len(f.patterns) for f in rules.flags)} patterns and {len(examples)} learned-detector examples, "

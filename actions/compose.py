@@ -20,6 +20,8 @@ class Reply:
     topic: str
     texts: List[str]
     buttons: List[Dict[str, str]] = field(default_factory=list)
+    # Which FAQ entry, topic, passage, scope class or reply kind was given (the `answer_id` slot).
+    answer_id: str = ""
     medical: bool = False
     # "human" when the front desk must be told (the patient asked for a person).
     handoff: Optional[str] = None
@@ -42,13 +44,35 @@ def _contact_line(knowledge: Knowledge, practice: Practice, location: Location) 
 
 
 def contact_list(knowledge: Knowledge, config: PracticeConfig, text: str = "") -> str:
-    """Lists phone numbers: of the location or practice named in `text`, else of all locations."""
-    pairs = find_locations(config, text) or config.contacts(find_practice(config, text))
+    """How to reach the practice: the locations named in `text`, else the practice's one main contact.
+
+    Never a list of every number unasked.
+    """
+    pairs = find_locations(config, text)
     if not pairs:
-        pairs = config.contacts()
+        named = find_practice(config, text)
+        if named is not None and named is not config.main[0] and named.locations:
+            pairs = [(named, named.locations[0])]
     if not pairs:
-        return knowledge.message("contact_none")
+        pairs = [config.main]
+    if len(pairs) == 1:
+        return main_contact(knowledge, *pairs[0])
     return "\n".join(_contact_line(knowledge, practice, location) for practice, location in pairs)
+
+
+def main_contact(knowledge: Knowledge, practice: Practice, location: Location) -> str:
+    """The one contact line, e.g. 'U kunt FysioMaatwerk Uden bellen op 0413-263002.' (address when known)."""
+    key = "contact_main_address" if location.address else "contact_main"
+    return knowledge.message(
+        key, practice=practice.name, location=location.name, phone=location.phone, address=location.address
+    )
+
+
+def all_contacts(knowledge: Knowledge, config: PracticeConfig) -> str:
+    """Every location with its number (only when the patient asks for all of them)."""
+    lines = [knowledge.message("contact_all_intro")]
+    lines += [_contact_line(knowledge, practice, location) for practice, location in config.contacts()]
+    return "\n".join(lines)
 
 
 def fill(text: str, knowledge: Knowledge, config: PracticeConfig, user_text: str = "") -> str:

@@ -6,7 +6,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from actions.handoff import HandoffService, HandoffStore
 from actions.knowledge import Knowledge, load_knowledge
@@ -21,6 +21,10 @@ from actions.redflags.learned import fingerprint as learned_fingerprint
 from actions.redflags.normalise import Normaliser, pattern_vocabulary
 from actions.redflags.patterns import RED_TIERS, REPORT, LearnedThresholds, RedFlagRules
 from actions.redflags.review import ReviewStore
+
+if TYPE_CHECKING:
+    from actions.answers.decide import Services
+    from actions.answers.followups import Followups
 
 logger = logging.getLogger(__name__)
 
@@ -297,3 +301,35 @@ def seeds_folder() -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     return (PROJECT_ROOT.parent / "shared" / "seeds").resolve()
+
+
+@lru_cache(maxsize=1)
+def get_followups() -> Followups:
+    """Returns the follow-up cue words of followups.yml (loaded on first use)."""
+    from actions.answers.followups import load_followups
+
+    return load_followups(KNOWLEDGE_DIR / "followups.yml")
+
+
+def _index_or_none() -> Optional[LeafletIndex]:
+    """The leaflet index, or None (logged) when it cannot be built: the chat goes on without leaflet answers."""
+    try:
+        return get_leaflet_index()
+    except Exception:  # noqa: BLE001 - a broken leaflet setup must not break the conversation
+        logger.exception("Leaflet search is unavailable")
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    """Everything `decide` reads: knowledge, practice, red-flag detector, follow-up cues, leaflet index."""
+    from actions.answers.decide import Services
+
+    return Services(
+        knowledge=get_knowledge(),
+        practice=get_practice(),
+        detector=get_detector(),
+        followups=get_followups(),
+        lexicon=get_normaliser().lexicon,
+        index=_index_or_none,
+    )

@@ -1,8 +1,8 @@
 """The front desk's view of a question: what the assistant would answer, and from which source, with scores.
 
 Used by the HTTP endpoint of the action server (`GET /frontdesk/ask?q=...`) and by
-`make ask Q="..."`. The order is the chat's: a red flag first, then a recognised topic, then
-the best leaflet passage, else "not covered".
+`make ask Q="..."`. It calls the chat's own decision (actions.answers.decide), so the front
+desk and the chat can never disagree.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional
 
-from actions.compose import answer_reply, contact_list
-from actions.config import get_detector, get_knowledge, get_leaflet_index, get_practice
+from actions.answers.decide import RED_FLAG, TOPIC, State, decide
+from actions.answers.reply import compose
+from actions.config import get_services
 from actions.leaflets.index import Hit
 from actions.leaflets.replies import topic_hints
 from actions.redflags import REPORT
-from actions.safety import escalation_reply
 
 RASA_URL = os.environ.get("BACKBOT_RASA_URL", "http://localhost:5005")
-TOPICLESS_INTENTS = ("nlu_fallback", "out_of_scope")
 MAX_QUESTION_CHARS = 2000
 
 
@@ -53,53 +52,51 @@ def _passage_info(hit: Hit) -> Dict[str, Any]:
 
 
 def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """What the assistant answers to `question`, with the topic or passage, its source and scores.
+    """What the assistant answers to `question` (the chat's own decision), with its source and scores.
 
     Args:
         question: the question as a patient would type it.
-        parsed: Rasa's parse of the question (intent and confidence), or None when NLU is not
-            available; then only red flags and the leaflets are consulted.
+        parsed: Rasa's parse of the question (intents, FAQ ranking), or None when NLU is not
+            available; then red flags, the follow-up words and the leaflets decide.
 
     Returns:
-        A JSON-ready dict: `kind` is red_flag, topic, passage or not_covered; `answer` the text;
-        `topic`, `intent`, `confidence`; `source` (file, title, heading, score, confidence) for
-        a passage; `passages`: the three best passages, for staff who want to read on.
+        A JSON-ready dict: `kind` (red_flag, faq, topic, passage, clarify, out_of_scope, admin,
+        contact, conversation, fallback, not_covered), `answer_id`, `topic`, `answer` (the texts
+        the patient would read), `buttons`, `reason`; `intent`, `confidence`; `entry` (the FAQ
+        question) or `source` (file, title, heading, scores) of a passage; `passages`: the three
+        best passages, for staff who want to read on.
     """
-    knowledge, practice, detector, index = get_knowledge(), get_practice(), get_detector(), get_leaflet_index()
+    services = get_services()
+    index = services.index()
     intent = ((parsed or {}).get("intent") or {}).get("name")
+    decision = decide(question, parsed or {}, State(), services)
+    reply = compose(decision, services, question)
     result: Dict[str, Any] = {
         "question": question,
         "intent": intent,
         "confidence": ((parsed or {}).get("intent") or {}).get("confidence"),
         "nlu": "used" if parsed else "unavailable",
-        "min_confidence": index.settings.min_confidence,
+        "kind": decision.kind,
+        "answer_id": decision.answer_id,
+        "topic": reply.topic,
+        "reason": decision.reason,
+        "answer": "\n\n".join(reply.texts),
+        "buttons": [button["title"] for button in reply.buttons],
+        "min_confidence": index.settings.min_confidence if index else None,
     }
     ranking = [(item.get("name"), item.get("confidence", 0.0)) for item in (parsed or {}).get("intent_ranking") or []]
-    hits = index.search(question, limit=3, hints=topic_hints(knowledge, ranking))
+    hits = index.search(question, limit=3, hints=topic_hints(services.knowledge, ranking)) if index else []
     result["passages"] = [_passage_info(hit) for hit in hits]
-    assessment = detector.assess(question)
-    answer = knowledge.answer_for_intent(intent) if intent not in TOPICLESS_INTENTS else None
-    if assessment.tier or assessment.crisis:
-        reply = escalation_reply(knowledge, practice, detector.rules, assessment)
-        flags = [f.flag for f in assessment.findings if f.status == REPORT]
-        result.update(kind="red_flag", red_flag={"tier": assessment.tier, "flags": flags}, topic=reply.topic)
-        result["answer"] = "\n\n".join(reply.texts)
-    elif answer is not None and answer.kind == "medical" and (specific := index.specific_hit(question, answer.text)):
-        source = _passage_info(specific)
-        result.update(
-            kind="passage", topic="leaflet", answer=specific.passage.text, source=source, instead_of=answer.topic
-        )
-    elif answer is not None:
-        reply = answer_reply(knowledge, practice, answer, question)
-        result.update(kind="topic", topic=answer.topic, answer="\n\n".join(reply.texts), sources=list(answer.sources))
-    elif hits and hits[0].confidence >= index.settings.min_confidence:
-        best = result["passages"][0]
-        result.update(kind="passage", topic="leaflet", answer=best["text"], source=best)
-    else:
-        contacts = contact_list(knowledge, practice, question)
-        result.update(
-            kind="not_covered",
-            topic="not_covered",
-            answer=knowledge.message("leaflet_not_covered", contact_list=contacts),
-        )
+    if decision.kind == RED_FLAG:
+        flags = [f.flag for f in decision.assessment.findings if f.status == REPORT]
+        result["red_flag"] = {"tier": decision.assessment.tier, "flags": flags}
+    if decision.entry is not None:
+        result["entry"] = {"id": decision.entry.id, "question": decision.entry.question}
+        result["sources"] = list(decision.entry.sources)
+    elif decision.answer is not None and decision.kind == TOPIC:
+        result["sources"] = list(decision.answer.sources)
+    if decision.hit is not None:
+        result["source"] = _passage_info(decision.hit)
+        if decision.answer is not None:
+            result["instead_of"] = decision.answer.topic
     return result

@@ -5,9 +5,12 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, Mapping, Optional, Tuple
 
 from actions.datafile import Entry, read_yaml
+
+if TYPE_CHECKING:
+    from actions.answers.faq import FaqEntry
 
 # Topic ids of ../shared/spec/topics.md, and the conversation topics every answer set covers.
 SPEC_TOPICS: Tuple[str, ...] = (
@@ -23,6 +26,8 @@ CONVERSATION_TOPICS: Tuple[str, ...] = (
     "out_of_scope", "fallback", "acknowledge",
 )  # fmt: skip
 KINDS = ("medical", "practice", "conversation")
+# Reply kinds stored as `answer_id` besides topic and FAQ ids; no FAQ entry may take these ids.
+RESERVED_IDS: Tuple[str, ...] = ("clarify", "not_covered", "leaflet", "source", "read_more", "red_flag")
 
 # Placeholders the software fills in; any other {name} in a text is an error.
 ANSWER_PLACEHOLDERS: FrozenSet[str] = frozenset({"practice_name", "contact_list"})
@@ -32,6 +37,24 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "contact_none": frozenset(),
     "location_found": frozenset({"practice", "location", "phone"}),
     "location_address": frozenset({"address"}),
+    "contact_main": frozenset({"practice", "location", "phone"}),
+    "contact_main_address": frozenset({"practice", "location", "phone", "address"}),
+    "contact_which_location": frozenset({"practice", "count"}),
+    "contact_all_intro": frozenset(),
+    "clarify_intro": frozenset(),
+    "clarify_other": frozenset(),
+    "related_intro": frozenset(),
+    "scope_other_complaint": frozenset({"contact_list"}),
+    "scope_medication": frozenset(),
+    "scope_other": frozenset(),
+    "admin_answer": frozenset({"text", "contact_list"}),
+    "admin_unknown_costs": frozenset({"contact_list"}),
+    "admin_unknown_insurance": frozenset({"contact_list"}),
+    "admin_unknown_referral": frozenset({"contact_list"}),
+    "admin_unknown_waiting_list": frozenset({"contact_list"}),
+    "admin_unknown_opening_hours": frozenset({"contact_list"}),
+    "admin_unknown_cancel": frozenset({"contact_list"}),
+    "fallback_topics": frozenset(),
     "opening_hours": frozenset({"practice", "hours"}),
     "specialists_found": frozenset({"specialisation", "practice", "names"}),
     "specialists_unknown": frozenset(),
@@ -116,6 +139,8 @@ class Knowledge:
     messages: Mapping[str, str]
     disclaimer: str
     by_intent: Mapping[str, Answer] = field(default_factory=dict)
+    # The FAQ: specific questions with their own answers (data/knowledge/faq/*.yml), by id.
+    faq: Mapping[str, FaqEntry] = field(default_factory=dict)
 
     def answer_for_intent(self, intent: Optional[str]) -> Optional[Answer]:
         """Returns the answer triggered by an NLU intent, if any."""
@@ -230,13 +255,18 @@ def load_knowledge(directory: Path) -> Knowledge:
     Raises:
         DataFileError: naming the file, line and entry that is wrong.
     """
+    from actions.answers.faq import load_faq
+
     sources = load_sources(directory / "sources.yml")
     answers, disclaimer = load_answers(directory / "answers.yml", sources)
     messages = load_messages(directory / "messages.yml")
+    medical = [answer.topic for answer in answers.values() if answer.kind == "medical"]
+    faq = load_faq(directory / "faq", medical, sources, reserved=list(answers) + list(RESERVED_IDS))
     return Knowledge(
         answers=answers,
         sources=sources,
         messages=messages,
         disclaimer=disclaimer,
         by_intent={intent: answer for answer in answers.values() for intent in answer.intents},
+        faq=faq,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -61,6 +61,10 @@ class PracticeConfig:
     practices: Tuple[Practice, ...]
     aliases: Dict[str, Tuple[str, ...]]
     urgent: Urgent
+    # The one way to reach the practice that the assistant gives when no location is named.
+    main: Tuple[Practice, Location] = None  # type: ignore[assignment]
+    # Answers to administrative questions (costs, insurance, ...); empty when not filled in.
+    administration: Dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -135,6 +139,8 @@ def load_practice(path: Path) -> PracticeConfig:
 
     urgent = Entry(path, root.data.get("urgent"), "urgent", root.line)
     config = PracticeConfig(
+        main=_main_contact(root, practices),
+        administration=_administration(path, root),
         practices=tuple(practices),
         aliases=aliases,
         urgent=Urgent(
@@ -145,6 +151,35 @@ def load_practice(path: Path) -> PracticeConfig:
         ),
     )
     return config
+
+
+# The administrative questions a practice can answer in its file (opening hours are per practice).
+ADMINISTRATION_KEYS: Tuple[str, ...] = ("costs", "insurance", "referral", "waiting_list", "cancel")
+
+
+def _main_contact(root: Entry, practices: List[Practice]) -> Tuple[Practice, Location]:
+    """The `main_contact` (practice id and location name); the first location when not set."""
+    raw = root.data.get("main_contact")
+    if raw is None:
+        practice = next(p for p in practices if p.locations)
+        return practice, practice.locations[0]
+    main = Entry(root.path, raw, "main_contact", root.line)
+    practice_id, location_name = main.text("practice"), main.text("location")
+    practice = next((p for p in practices if p.id == practice_id), None)
+    if practice is None:
+        raise main.error(f"no practice with id '{practice_id}'")
+    location = next((loc for loc in practice.locations if loc.name == location_name), None)
+    if location is None:
+        raise main.error(f"'{practice.name}' has no location '{location_name}'")
+    return practice, location
+
+
+def _administration(path: Path, root: Entry) -> Dict[str, str]:
+    admin = Entry(path, root.mapping("administration", required=False), "administration", root.line)
+    unknown = [key for key in admin.data if key not in ADMINISTRATION_KEYS]
+    if unknown:
+        raise admin.error(f"unknown key(s) {unknown}; use {', '.join(ADMINISTRATION_KEYS)}")
+    return {key: admin.text(key, required=False, allow_empty=True) for key in ADMINISTRATION_KEYS}
 
 
 def find_practice(config: PracticeConfig, text: str) -> Optional[Practice]:

@@ -9,11 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.answers import (
+from actions.answers.decide import FAQ, PASSAGE, RED_FLAG, TOPIC
+from actions.answers.reply import compose, slot_values
+from actions.chat import (
     OFFER_SLOT,
     TOPIC_SLOT,
-    ActionAnswerTopic,
+    ActionAnswer,
     assess_latest,
+    decide_latest,
     earlier_texts,
     escalate,
     latest_intent,
@@ -21,8 +24,7 @@ from actions.answers import (
     previous_flags,
     strip_payload,
 )
-from actions.compose import answer_reply
-from actions.config import get_detector, get_knowledge, get_practice
+from actions.config import get_detector, get_knowledge, get_practice, get_services
 from actions.safety import (
     CHECK_FLAGS,
     CHECK_SLOTS,
@@ -33,8 +35,11 @@ from actions.safety import (
     check_assessment,
     classify_answer,
 )
+from actions.text import is_question
 
 START_ACTION = "action_start_safety_check"
+# A back-pain question asked during the check is answered when the decision is one of these.
+ANSWER_KINDS = (FAQ, TOPIC, PASSAGE)
 STOPPED = "stopped"
 
 
@@ -51,7 +56,7 @@ class ActionEscalate(Action):
         The topic answer reads the message for red flags first and escalates, so the message is
         assessed (and a detector disagreement stored) once.
         """
-        return await ActionAnswerTopic().run(dispatcher, tracker, domain)
+        return await ActionAnswer().run(dispatcher, tracker, domain)
 
 
 class ActionStartSafetyCheck(Action):
@@ -66,14 +71,23 @@ class ActionStartSafetyCheck(Action):
 
         What the patient already denied in this conversation ("geen koorts") is not asked again.
         """
-        assessment = assess_latest(tracker)
-        if assessment.tier or assessment.crisis:
+        decision, state = decide_latest(tracker)
+        assessment = decision.assessment
+        if decision.kind == RED_FLAG:
             return escalate(dispatcher, tracker, assessment)
+        answered: List[EventType] = []
+        text = latest_text(tracker)
+        if decision.kind in ANSWER_KINDS and is_question(strip_payload(text)):
+            # A story about their own back pain that ends in a question: the answer first.
+            reply = compose(decision, get_services(), text, state)
+            for message in reply.texts:
+                dispatcher.utter_message(text=message)
+            answered = [SlotSet(name, value) for name, value in slot_values(reply, decision).items()]
         detector = get_detector()
         earlier = [detector.patterns.findings(detector.normalise(text)) for text in earlier_texts(tracker)]
         known = answered_before(earlier + [assessment.findings])
         dispatcher.utter_message(text=get_knowledge().message("check_intro"))
-        return [SlotSet(slot, known.get(slot)) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
+        return answered + [SlotSet(slot, known.get(slot)) for slot in CHECK_SLOTS] + [SlotSet(OFFER_SLOT, False)]
 
 
 def _remaining(current: str) -> List[str]:
@@ -115,9 +129,9 @@ class ValidateSafetyCheckForm(FormValidationAction):
             return {slot: str(value).strip() or None}
         answer = classify_answer(text)
         if answer is None and intent and intent.startswith("ask_"):
-            topic_answer = knowledge.answer_for_intent(intent)
-            if topic_answer is not None:
-                for message in answer_reply(knowledge, get_practice(), topic_answer, text).texts:
+            decision, state = decide_latest(tracker)
+            if decision.kind in ANSWER_KINDS:
+                for message in compose(decision, get_services(), text, state).texts:
                     dispatcher.utter_message(text=message)
                 return {slot: None}
         if answer is None:

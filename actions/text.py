@@ -87,3 +87,21 @@ def classify_input(text: str | None) -> InputProblem | None:
     if len(words) >= 3 and dutch == 0 and english >= max(2, len(words) // 3):
         return InputProblem.OTHER_LANGUAGE
     return None
+
+
+# Words that make a message a question even without a question mark ("mag ik fietsen met rugpijn").
+_QUESTION_WORDS = frozenset(
+    "hoe wat wanneer waarom waar welke welk wie hoeveel hoelang mag mogen moet moeten kan kun kunt "
+    "helpt helpen is zijn heb heeft wordt zou".split()
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether a message asks something: a question mark, or a sentence that opens with a question word."""
+    if "?" in text:
+        return True
+    for sentence in re.split(r"[.!\n]+", fold(text)):
+        words = _WORD.findall(sentence)
+        if words and words[0] in _QUESTION_WORDS:
+            return True
+    return False

@@ -30,21 +30,20 @@ def make_tracker(
     ranking: Optional[List[Dict[str, Any]]] = None,
     sender: str = "test-user",
     earlier: Optional[List[str]] = None,
+    selector: Optional[List[Tuple[str, float]]] = None,
+    entities: Optional[List[Dict[str, Any]]] = None,
 ) -> Tracker:
     """Builds a tracker whose latest user message is `text` with NLU result `intent`.
 
-    `earlier` are the patient's messages before it (each followed by the assistant's turn).
+    `earlier` are the patient's messages before it (each followed by the assistant's turn);
+    `selector` the ResponseSelector's ranking as (`intent/key`, confidence).
     """
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 0.9} if intent else {},
-        "intent_ranking": ranking or ([{"name": intent, "confidence": 0.9}] if intent else []),
-        "entities": [],
-    }
+    latest = make_parse(intent, 0.9, selector=selector, ranking=ranking, entities=entities)
+    latest["text"] = text
     events: List[Dict[str, Any]] = []
     for before in earlier or []:
         events += [{"event": "action", "name": "action_listen"}, user_event(before)]
-        events += [{"event": "action", "name": "action_answer_topic"}]
+        events += [{"event": "action", "name": "action_answer"}]
     events += [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text, "parse_data": latest}]
     return Tracker(
         sender_id=sender,
@@ -96,3 +95,60 @@ def handoffs(tmp_path, monkeypatch):
 def user_event(text: str, intent: Optional[str] = None) -> Dict[str, Any]:
     """A user event as the Rasa server sends it to the action server."""
     return {"event": "user", "text": text, "parse_data": {"text": text, "intent": {"name": intent}}}
+
+
+def make_parse(
+    intent: Optional[str],
+    confidence: float = 0.9,
+    *,
+    selector: Optional[List[Tuple[str, float]]] = None,
+    ranking: Optional[List[Dict[str, Any]]] = None,
+    entities: Optional[List[Dict[str, Any]]] = None,
+) -> Dict[str, Any]:
+    """An NLU parse as Rasa gives it: DIET's intent and ranking, the ResponseSelector's ranking."""
+    parse: Dict[str, Any] = {
+        "intent": {"name": intent, "confidence": confidence} if intent else {},
+        "intent_ranking": ranking or ([{"name": intent, "confidence": confidence}] if intent else []),
+        "entities": entities or [],
+    }
+    if selector:
+        parse["response_selector"] = {
+            "default": {
+                "response": {"intent_response_key": selector[0][0], "confidence": selector[0][1]},
+                "ranking": [{"intent_response_key": key, "confidence": c} for key, c in selector],
+            }
+        }
+    return parse
+
+
+MODEL = ROOT / "models" / "backbot.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def nlu():
+    """The trained Rasa model's parse function (NLU only), loaded once for the session.
+
+    `make test` trains first; without a model the tests that need it fail under CI and skip
+    elsewhere, saying why.
+    """
+    import asyncio
+    import logging
+    import os
+    import warnings
+
+    if not MODEL.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
+        pytest.skip(f"no trained model at {MODEL}: run `make train`")
+    warnings.filterwarnings("ignore")
+    logging.getLogger("rasa").setLevel(logging.ERROR)
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(MODEL))
+    loop = asyncio.new_event_loop()
+
+    def parse(text: str) -> Dict[str, Any]:
+        return loop.run_until_complete(agent.parse_message(text))
+
+    yield parse
+    loop.close()

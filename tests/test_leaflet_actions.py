@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.answers import ActionAnswerFromLeaflets, ActionReadMore, ActionShowSource
+from actions.chat import ActionAnswer
 from actions.config import get_knowledge
 from actions.frontdesk import lookup
 
@@ -19,9 +19,7 @@ async def run(action, tracker):
 
 
 async def test_an_unknown_question_is_answered_from_a_leaflet_with_its_source():
-    messages, slots = await run(
-        ActionAnswerFromLeaflets(), make_tracker("helpt zo'n rugkorset eigenlijk?", "nlu_fallback")
-    )
+    messages, slots = await run(ActionAnswer(), make_tracker("helpt zo'n rugkorset eigenlijk?", "nlu_fallback"))
     first = messages[0]["text"]
     assert first.startswith("Uit de webpagina 'Oefeningen en tips voor uw rug' van de praktijk, bij '")
     assert "rugbrace" in first.lower()
@@ -32,9 +30,7 @@ async def test_an_unknown_question_is_answered_from_a_leaflet_with_its_source():
 
 
 async def test_a_question_the_leaflets_do_not_cover_gets_an_honest_answer_and_the_practice_number():
-    messages, slots = await run(
-        ActionAnswerFromLeaflets(), make_tracker("wat kost parkeren bij jullie in Uden?", "nlu_fallback")
-    )
+    messages, slots = await run(ActionAnswer(), make_tracker("wat kost parkeren bij jullie in Uden?", "nlu_fallback"))
     assert messages[0]["text"].startswith("Daar vind ik geen antwoord op in de folders")
     assert "0413-263002" in messages[0]["text"]
     assert slots["topic"] == "not_covered" and "leaflet_passage" not in slots
@@ -42,7 +38,7 @@ async def test_a_question_the_leaflets_do_not_cover_gets_an_honest_answer_and_th
 
 async def test_a_red_flag_goes_before_any_leaflet_answer(handoffs):
     messages, slots = await run(
-        ActionAnswerFromLeaflets(),
+        ActionAnswer(),
         make_tracker("ik kan sinds vanochtend niet meer plassen, helpt een brace?", "nlu_fallback"),
     )
     assert slots["red_flag_tier"] == "emergency"
@@ -51,36 +47,32 @@ async def test_a_red_flag_goes_before_any_leaflet_answer(handoffs):
 
 async def test_not_covered_also_offers_the_closest_topics():
     ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_imaging", "confidence": 0.3}]
-    messages, _ = await run(
-        ActionAnswerFromLeaflets(), make_tracker("fotoo van de rugg??", "nlu_fallback", ranking=ranking)
-    )
+    messages, _ = await run(ActionAnswer(), make_tracker("fotoo van de rugg??", "nlu_fallback", ranking=ranking))
     assert messages[0]["text"].startswith("Daar vind ik geen antwoord op in de folders")
     assert [b["payload"] for b in messages[-1]["buttons"]][0] == "/ask_imaging"
 
 
 async def test_a_message_without_content_words_asks_to_rephrase_with_suggestions():
     ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_imaging", "confidence": 0.3}]
-    messages, _ = await run(
-        ActionAnswerFromLeaflets(), make_tracker("wat bedoel je dan?", "nlu_fallback", ranking=ranking)
-    )
+    messages, _ = await run(ActionAnswer(), make_tracker("wat bedoel je dan?", "nlu_fallback", ranking=ranking))
     assert messages[0]["text"] == KNOWLEDGE.answers["fallback"].text.strip()
     assert [b["payload"] for b in messages[-1]["buttons"]][0] == "/ask_imaging"
 
 
 async def test_out_of_scope_without_content_words_says_what_the_assistant_does():
-    messages, _ = await run(ActionAnswerFromLeaflets(), make_tracker("/out_of_scope", "out_of_scope"))
-    assert messages[0]["text"].startswith("Sorry, daar kan ik u helaas niet mee helpen.")
+    messages, _ = await run(ActionAnswer(), make_tracker("/out_of_scope", "out_of_scope"))
+    assert messages[0]["text"].startswith("Daar kan ik u niet mee helpen.")
 
 
 async def test_read_more_goes_on_in_the_same_leaflet_and_says_when_it_ends():
     _, slots = await run(
-        ActionAnswerFromLeaflets(), make_tracker("welke oefeningen kan ik thuis doen voor mijn rug", "nlu_fallback")
+        ActionAnswer(), make_tracker("welke oefeningen kan ik thuis doen voor mijn rug", "nlu_fallback")
     )
     position = slots["leaflet_passage"]
     seen = []
     for _ in range(30):
         messages, slots = await run(
-            ActionReadMore(), make_tracker("meer lezen", "read_more", slots={"leaflet_passage": position})
+            ActionAnswer(), make_tracker("meer lezen", "read_more", slots={"leaflet_passage": position})
         )
         seen.append(messages[0]["text"])
         if "leaflet_passage" not in slots or slots["leaflet_passage"] == position:
@@ -91,13 +83,13 @@ async def test_read_more_goes_on_in_the_same_leaflet_and_says_when_it_ends():
 
 
 async def test_read_more_without_a_passage_says_so():
-    messages, _ = await run(ActionReadMore(), make_tracker("meer lezen", "read_more"))
+    messages, _ = await run(ActionAnswer(), make_tracker("meer lezen", "read_more"))
     assert messages[0]["text"] == KNOWLEDGE.message("leaflet_nothing_to_read")
 
 
 async def test_where_does_it_say_that_names_the_leaflet_file_and_heading():
-    _, slots = await run(ActionAnswerFromLeaflets(), make_tracker("moet ik een scan laten maken", "nlu_fallback"))
-    messages, _ = await run(ActionShowSource(), make_tracker("waar staat dat?", "ask_source", slots=slots))
+    _, slots = await run(ActionAnswer(), make_tracker("moet ik een scan laten maken", "nlu_fallback"))
+    messages, _ = await run(ActionAnswer(), make_tracker("waar staat dat?", "ask_source", slots=slots))
     assert messages[0]["text"].startswith("Dit stuk komt uit de folder 'Bij de fysiotherapeut' van de praktijk, bij '")
     assert "(bestand: bij-de-fysiotherapeut.md)" in messages[0]["text"]
 
@@ -107,7 +99,7 @@ async def test_where_does_it_say_that_names_the_leaflet_file_and_heading():
     [
         ("moet ik een foto laten maken?", "ask_imaging", "topic", "imaging"),
         ("helpt een rugkorset?", "nlu_fallback", "passage", "leaflet"),
-        ("wat kost parkeren in Uden?", "out_of_scope", "not_covered", "not_covered"),
+        ("wat kost parkeren in Uden?", "out_of_scope", "out_of_scope", "out_of_scope"),
         ("ik kan niet plassen", "ask_imaging", "red_flag", None),
     ],
 )
@@ -129,24 +121,19 @@ def test_front_desk_lookup_without_nlu_uses_the_leaflets():
 
 
 async def test_a_long_passage_is_shown_from_the_part_that_answers():
-    messages, _ = await run(
-        ActionAnswerFromLeaflets(), make_tracker("wat is de ziekte van Scheuermann?", "nlu_fallback")
-    )
+    messages, _ = await run(ActionAnswer(), make_tracker("wat is de ziekte van Scheuermann?", "nlu_fallback"))
     assert "Scheuermann" in messages[0]["text"]
 
 
 async def test_a_specific_thing_only_a_leaflet_explains_beats_a_general_topic_answer():
-    from actions.answers import ActionAnswerTopic
-
-    messages, slots = await run(
-        ActionAnswerTopic(), make_tracker("wat is de ziekte van Scheuermann?", "ask_what_is_lbp")
-    )
+    messages, slots = await run(ActionAnswer(), make_tracker("wat is de ziekte van Scheuermann?", "ask_what_is_lbp"))
     assert (
         messages[0]["text"].startswith("Uit de folder 'Lage rugpijn begrijpen'")
         and "Scheuermann" in messages[0]["text"]
     )
-    assert slots["topic"] == "leaflet"
-    messages, slots = await run(ActionAnswerTopic(), make_tracker("moet ik een röntgenfoto laten maken", "ask_imaging"))
+    assert slots["topic"] == "what_is_lbp", "the topic slot keeps the parent topic of a leaflet answer"
+    assert slots["answer_id"].startswith("leaflet/")
+    messages, slots = await run(ActionAnswer(), make_tracker("moet ik een röntgenfoto laten maken", "ask_imaging"))
     assert slots["topic"] == "imaging"
 
 

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import ActionAnswerTopic
+from actions.chat import ActionAnswer
 from actions.config import get_knowledge
 from actions.handoff import HandoffService, HandoffStore, new_handoff
 from actions.safety import classify_answer
@@ -44,20 +44,18 @@ async def test_emergency_is_escalated_with_what_was_recognised_and_next_step(han
 
 async def test_a_red_flag_is_escalated_whatever_the_intent(handoffs):
     tracker = make_tracker("mag ik sporten? ik heb 39 graden koorts", "ask_sports")
-    texts, _, events = await run(ActionAnswerTopic(), tracker)
+    texts, _, events = await run(ActionAnswer(), tracker)
     assert slots_of(events)["red_flag_tier"] == "same_day"
     assert any("vandaag" in text for text in texts)
 
 
 async def test_a_button_payload_cannot_skip_the_detector(handoffs):
-    _, _, events = await run(ActionAnswerTopic(), make_tracker("/ask_sports ik kan niet plassen", "ask_sports"))
+    _, _, events = await run(ActionAnswer(), make_tracker("/ask_sports ik kan niet plassen", "ask_sports"))
     assert slots_of(events)["red_flag_tier"] == "emergency"
 
 
 async def test_a_question_about_warning_signs_is_not_escalated(handoffs):
-    texts, _, events = await run(
-        ActionAnswerTopic(), make_tracker("wat als ik niet kan plassen?", "ask_when_to_see_gp")
-    )
+    texts, _, events = await run(ActionAnswer(), make_tracker("wat als ik niet kan plassen?", "ask_when_to_see_gp"))
     assert "red_flag_tier" not in slots_of(events)
     assert slots_of(events)["topic"] == "when_to_see_gp"
     assert handoffs.store.recent() == []
@@ -70,20 +68,20 @@ async def test_suicidal_thoughts_get_113_and_112(handoffs):
 
 
 async def test_asking_for_a_human_is_handed_off_without_tier(handoffs):
-    texts, _, _ = await run(ActionAnswerTopic(), make_tracker("ik wil een mens spreken", "request_human"))
+    texts, _, _ = await run(ActionAnswer(), make_tracker("ik wil een mens spreken", "request_human"))
     record = handoffs.store.recent()[0]
     assert record["reason"] == "human" and record["tier"] is None
     assert get_knowledge().message("handoff_human") in texts
 
 
 async def test_medical_answers_end_with_disclaimer_and_one_safety_line(handoffs):
-    texts, _, _ = await run(ActionAnswerTopic(), make_tracker("is bewegen schadelijk", "ask_movement_harmful"))
+    texts, _, _ = await run(ActionAnswer(), make_tracker("is bewegen schadelijk", "ask_movement_harmful"))
     last_lines = texts[0].splitlines()[-2:]
     assert last_lines == [get_knowledge().disclaimer, get_knowledge().message("safety_net")]
 
 
 async def test_worries_get_reassurance_not_escalation(handoffs):
-    texts, _, events = await run(ActionAnswerTopic(), make_tracker("ik durf niet meer te bewegen", "out_of_scope"))
+    texts, _, events = await run(ActionAnswer(), make_tracker("ik durf niet meer te bewegen", "out_of_scope"))
     assert texts[0] == get_knowledge().message("yellow_intro")
     assert slots_of(events)["topic"] == "movement_harmful"
     assert "red_flag_tier" not in slots_of(events)
@@ -91,7 +89,7 @@ async def test_worries_get_reassurance_not_escalation(handoffs):
 
 async def test_own_pain_with_a_question_is_answered_first_then_offered_the_check(handoffs):
     texts, messages, events = await run(
-        ActionAnswerTopic(), make_tracker("ik heb sinds gisteren rugpijn, mag ik sporten?", "ask_sports")
+        ActionAnswer(), make_tracker("ik heb sinds gisteren rugpijn, mag ik sporten?", "ask_sports")
     )
     assert slots_of(events)["topic"] == "sports"
     assert texts[-1] == get_knowledge().message("check_offer")
@@ -251,7 +249,7 @@ async def test_empty_slots_at_the_start_of_the_check_stay_empty_and_silent():
 
 async def test_a_resolved_red_flag_is_not_escalated_but_checked_once(handoffs):
     texts, _, events = await run(
-        ActionAnswerTopic(), make_tracker("vorig jaar koorts gehad, nu niet meer. mag ik sporten?", "ask_sports")
+        ActionAnswer(), make_tracker("vorig jaar koorts gehad, nu niet meer. mag ik sporten?", "ask_sports")
     )
     assert "red_flag_tier" not in slots_of(events)
     assert slots_of(events)["topic"] == "sports"
@@ -261,7 +259,7 @@ async def test_a_resolved_red_flag_is_not_escalated_but_checked_once(handoffs):
 
 async def test_a_sign_completed_by_an_earlier_turn_is_escalated(handoffs):
     tracker = make_tracker("nee, dit is de eerste keer dat ik rugpijn heb", "deny", earlier=["hoi", "ik ben 58"])
-    texts, _, events = await run(ActionAnswerTopic(), tracker)
+    texts, _, events = await run(ActionAnswer(), tracker)
     reply = "\n".join(texts)
     assert slots_of(events)["red_flag_tier"] == "gp_soon"
     assert "U schrijft dat u voor het eerst rugpijn heeft en jonger dan 20 of ouder dan 50 bent" in reply
@@ -288,39 +286,37 @@ async def test_a_disagreement_of_the_detectors_is_stored_for_review(handoffs):
     from actions.config import get_review_store
 
     text = "sinds gisteren blijft mijn voet steeds achter de stoeprand haken"
-    _, _, events = await run(ActionAnswerTopic(), make_tracker(text, "ask_symptoms", sender="review-me"))
+    _, _, events = await run(ActionAnswer(), make_tracker(text, "ask_symptoms", sender="review-me"))
     assert slots_of(events)["red_flag_tier"] == "emergency"
     conversation, message, tier, note, _ = get_review_store().latest()[0]
     assert (conversation, message, tier) == ("review-me", text, "emergency") and "learned only" in note
 
 
 async def test_a_sign_only_the_learned_detector_suspects_gets_the_check_offered(handoffs, monkeypatch):
-    from actions import answers
-    from actions.config import get_detector
+    from actions.config import get_detector, get_services
     from actions.redflags import RedFlagDetector
 
     from .test_red_flag_detectors import FixedLearned
 
     real = get_detector()
     suspicious = RedFlagDetector(real.rules, real.normalise, FixedLearned({"fever_ill": 0.6}))
-    monkeypatch.setattr(answers, "get_detector", lambda: suspicious)
+    monkeypatch.setattr(get_services(), "detector", suspicious)
     tracker = make_tracker("ik voel me niet zo lekker vandaag", "ask_symptoms")
-    texts, messages, events = await run(ActionAnswerTopic(), tracker)
+    texts, messages, events = await run(ActionAnswer(), tracker)
     assert texts[-1] == get_knowledge().message("check_offer_unsure")
     assert [b["payload"] for b in messages[-1]["buttons"]] == ["/affirm", "/deny"]
     assert slots_of(events)["safety_check_offered"] is True and "red_flag_tier" not in slots_of(events)
 
 
 async def test_a_message_escalate_finds_no_flag_in_is_answered_and_reviewed_once(handoffs, monkeypatch):
-    from actions import answers
-    from actions.config import get_detector, get_review_store
+    from actions.config import get_detector, get_review_store, get_services
     from actions.redflags import RedFlagDetector
 
     from .test_red_flag_detectors import FixedLearned
 
     real = get_detector()
     suspicious = RedFlagDetector(real.rules, real.normalise, FixedLearned({"fever_ill": 0.6}))
-    monkeypatch.setattr(answers, "get_detector", lambda: suspicious)
+    monkeypatch.setattr(get_services(), "detector", suspicious)
     texts, _, events = await run(
         ActionEscalate(), make_tracker("/report_red_flag ik voel me niet lekker", "ask_symptoms")
     )

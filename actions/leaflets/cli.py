@@ -83,7 +83,8 @@ def ask(question: str, as_json: bool) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     print(f"Question:   {question}")
-    print(f"Kind:       {result['kind']}   topic: {result.get('topic')}")
+    print(f"Kind:       {result['kind']}   answer: {result['answer_id']}   topic: {result.get('topic')}")
+    print(f"Why:        {result['reason']}")
     confidence = result.get("confidence")
     print(
         f"NLU:        {result['intent']} ({confidence:.2f})" if confidence is not None else "NLU:        not available"
@@ -91,7 +92,9 @@ def ask(question: str, as_json: bool) -> int:
     if result.get("red_flag"):
         print(f"Red flag:   {result['red_flag']['tier']} {result['red_flag']['flags']}")
     print(f"\n{result['answer']}\n")
-    print(f"Best passages (quoted when confidence >= {result['min_confidence']}):")
+    if result["buttons"]:
+        print("Buttons:    " + " | ".join(result["buttons"]) + "\n")
+    print(f"Best passages (quoted only when one answers the question, confidence >= {result['min_confidence']}):")
     for number, passage in enumerate(result["passages"], 1):
         print(
             f"  {number}. {passage['file']} / '{passage['heading']}'  "
