@@ -74,7 +74,8 @@ test: validate train ## Run every test: pytest (logic, actions, leaflets, HTTP) 
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
 		--fail-on-prediction-errors --no-plot
 
-evaluate: train ## Held-out NLU, red-flag recall/false alarms/under-triage per set, leaflet retrieval
+evaluate: train ## Acceptable answers per set (blind, follow-ups), held-out NLU, red flags, leaflet retrieval
+	$(PY) scripts/evaluate_answers.py
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/evaluate_red_flags.py
 	$(PY) scripts/evaluate_retrieval.py --nlu

@@ -25,6 +25,7 @@ from actions.redflags.review import ReviewStore
 if TYPE_CHECKING:
     from actions.answers.decide import Services
     from actions.answers.followups import Followups
+    from actions.answers.lexical import FaqLexicon
 
 logger = logging.getLogger(__name__)
 
@@ -332,4 +333,16 @@ def get_services() -> Services:
         followups=get_followups(),
         lexicon=get_normaliser().lexicon,
         index=_index_or_none,
+        lexicon_faq=get_faq_lexicon(),
     )
+
+
+@lru_cache(maxsize=1)
+def get_faq_lexicon() -> FaqLexicon:
+    """The words of the FAQ's entries with their rarity (the decision's second opinion within a topic)."""
+    from spacy.lang.nl.stop_words import STOP_WORDS
+
+    from actions.answers.lexical import FaqLexicon
+
+    followups = get_followups()
+    return FaqLexicon(get_knowledge().faq, set(STOP_WORDS) | set(followups.filler) | {"rug", "rugpijn", "pijn"})

@@ -41,7 +41,9 @@ def load_agent(model: Path):
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)
     return Agent.load(str(model))
 
 

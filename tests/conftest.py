@@ -143,7 +143,9 @@ def nlu():
     warnings.filterwarnings("ignore")
     logging.getLogger("rasa").setLevel(logging.ERROR)
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(MODEL))
     loop = asyncio.new_event_loop()
 

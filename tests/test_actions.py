@@ -112,20 +112,25 @@ async def test_followup_duration_without_context_gives_the_general_course():
     assert slots_of(events)["topic"] == "prognosis"
 
 
-async def test_low_confidence_offers_the_closest_topics_as_buttons():
+async def test_low_confidence_asks_which_of_the_closest_topics_is_meant():
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.45},
         {"name": "ask_imaging", "confidence": 0.3},
         {"name": "greet", "confidence": 0.1},
         {"name": "ask_hernia", "confidence": 0.08},
         {"name": "ask_work", "confidence": 0.05},
-        {"name": "ask_sports", "confidence": 0.02},
     ]
     messages, events = await run_action(ActionAnswer(), make_tracker("wat bedoel je?", "nlu_fallback", ranking=ranking))
-    buttons = messages[-1]["buttons"]
-    assert [b["payload"] for b in buttons] == ["/ask_imaging", "/ask_hernia", "/ask_work"]
+    assert messages[0]["text"] == get_knowledge().message("clarify_intro")
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["/ask_imaging", "/nlu_fallback"]
+    assert (slots_of(events)["topic"], slots_of(events)["answer_id"]) == ("clarify", "clarify")
+
+
+async def test_nothing_likely_asks_to_rephrase_with_the_topics_patients_ask_most():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "greet", "confidence": 0.1}]
+    messages, events = await run_action(ActionAnswer(), make_tracker("wat bedoel je?", "nlu_fallback", ranking=ranking))
     assert messages[0]["text"] == get_knowledge().answers["fallback"].text.strip()
-    assert slots_of(events)["topic"] == "fallback"
+    assert messages[-1]["buttons"][0]["payload"] == "/ask_movement_harmful"
     assert slots_of(events)["answer_id"] == "fallback"
 
 

@@ -46,17 +46,19 @@ async def test_a_red_flag_goes_before_any_leaflet_answer(handoffs):
 
 
 async def test_not_covered_also_offers_the_closest_topics():
-    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_imaging", "confidence": 0.3}]
-    messages, _ = await run(ActionAnswer(), make_tracker("fotoo van de rugg??", "nlu_fallback", ranking=ranking))
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_imaging", "confidence": 0.12}]
+    messages, _ = await run(
+        ActionAnswer(), make_tracker("helpt acupunctuur tegen rugpijn?", "nlu_fallback", ranking=ranking)
+    )
     assert messages[0]["text"].startswith("Daar vind ik geen antwoord op in de folders")
-    assert [b["payload"] for b in messages[-1]["buttons"]][0] == "/ask_imaging"
 
 
-async def test_a_message_without_content_words_asks_to_rephrase_with_suggestions():
+async def test_a_likely_topic_is_asked_about_instead_of_guessed():
     ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_imaging", "confidence": 0.3}]
-    messages, _ = await run(ActionAnswer(), make_tracker("wat bedoel je dan?", "nlu_fallback", ranking=ranking))
-    assert messages[0]["text"] == KNOWLEDGE.answers["fallback"].text.strip()
+    messages, slots = await run(ActionAnswer(), make_tracker("fotoo van de rugg??", "nlu_fallback", ranking=ranking))
+    assert messages[0]["text"] == KNOWLEDGE.message("clarify_intro")
     assert [b["payload"] for b in messages[-1]["buttons"]][0] == "/ask_imaging"
+    assert slots["answer_id"] == "clarify"
 
 
 async def test_out_of_scope_without_content_words_says_what_the_assistant_does():
@@ -99,7 +101,7 @@ async def test_where_does_it_say_that_names_the_leaflet_file_and_heading():
     [
         ("moet ik een foto laten maken?", "ask_imaging", "topic", "imaging"),
         ("helpt een rugkorset?", "nlu_fallback", "passage", "leaflet"),
-        ("wat kost parkeren in Uden?", "out_of_scope", "out_of_scope", "out_of_scope"),
+        ("wat kost parkeren in Uden?", "out_of_scope", "contact", "practice_contact"),
         ("ik kan niet plassen", "ask_imaging", "red_flag", None),
     ],
 )

@@ -25,6 +25,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from actions.answers.faq import OVERVIEW_KEY, FaqEntry
 from actions.answers.followups import Followups
+from actions.answers.lexical import FaqLexicon
 from actions.knowledge import Answer, Knowledge
 from actions.leaflets.index import Hit, LeafletIndex
 from actions.leaflets.replies import topic_hints
@@ -72,18 +73,29 @@ class Thresholds:
 
     # DIET is sure enough of a topic (below: the FallbackClassifier's `nlu_fallback`).
     topic: float = 0.45
-    # Within the topic, the share of the ResponseSelector's confidence an entry needs to be answered.
-    entry_share: float = 0.40
+    # Within the topic: the score an entry needs (the ResponseSelector's share of the topic's
+    # confidence plus `lexical_weight` times the share of rare words it holds) ...
+    entry_share: float = 0.30
+    lexical_weight: float = 0.6
+    # ... and its score against the general answer's share: from 0.75 of it the specific entry wins.
+    overview_ratio: float = 0.75
     # NLU unsure: the ResponseSelector alone is trusted from this confidence on ...
     entry_sure: float = 0.60
     # ... and an entry is offered in a clarifying question from this one.
     entry_option: float = 0.08
     # DIET's confidence in out_of_scope from which it is final (below, the FAQ is consulted).
     scope: float = 0.50
+    # NLU unsure: DIET's topics from this confidence on are offered in a clarifying question ...
+    topic_option: float = 0.15
+    # ... and a conversation or contact intent from this one is answered as such.
+    unsure_conversation: float = 0.25
     # A leaflet passage is quoted only when no FAQ entry or topic is this likely.
-    passage_when_entry_below: float = 0.25
+    passage_when_entry_below: float = 0.10
     # Conversation intents (greet, thanks ...) are answered from this DIET confidence.
     conversation: float = 0.50
+    # A short message that points back ("en daarmee?") is still a new question when DIET is this
+    # sure of another intent.
+    new_subject: float = 0.90
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class Decision:
     options: List[Option] = field(default_factory=list)
     problem: Optional[InputProblem] = None
     location: Optional[str] = None
+    # For contact/team: the text that names the specialisation asked about.
+    subject: Optional[str] = None
     confidence: float = 0.0
     # The next most likely entries of the same topic (offered after a topic's general answer).
     related: List[Option] = field(default_factory=list)
@@ -139,6 +153,8 @@ class Services:
     lexicon: frozenset
     index: Callable[[], Optional[LeafletIndex]] = lambda: None
     thresholds: Thresholds = field(default_factory=Thresholds)
+    # The FAQ's words per entry, for the second opinion within a topic.
+    lexicon_faq: Optional[FaqLexicon] = None
 
 
 # --- reading the parse -------------------------------------------------------------------
@@ -220,6 +236,9 @@ def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, s
         followup = _followup(words, intent, confidence, parse, state, services)
         if followup is not None:
             return followup
+    located = _named_location(words, intent, confidence, services)
+    if located is not None:
+        return located
     if intent in CONVERSATION_INTENTS and (payload or confidence >= services.thresholds.conversation):
         answer = knowledge.answer_for_intent(intent)
         return Decision(CONVERSATION, answer.topic, answer.topic, f"conversation: {intent}", answer=answer)
@@ -233,21 +252,61 @@ def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, s
     if intent == "out_of_scope" and (payload or confidence >= services.thresholds.scope):
         return _scope(parse, confidence)
     if intent in STORY_INTENTS:  # their own back pain, maybe with a question: the question's topic
-        intent, confidence = _next_topic(parse)
+        intent, confidence = _next_topic(words, parse, services)
     answer = knowledge.answer_for_intent(intent)
     if answer is not None and answer.kind == "medical" and (payload or confidence >= services.thresholds.topic):
         return _within_topic(words, answer, parse, confidence, services)
     return _unsure(words, parse, services)
 
 
-def _next_topic(parse: Mapping[str, Any]) -> Tuple[Optional[str], float]:
-    """The best back-pain topic in DIET's ranking, its confidence scaled up by what the story intents took."""
+# Intents under which a named location means "that location's contact details".
+LOCATION_INTENTS = (CONTACT_INTENT, FALLBACK_INTENT, "out_of_scope", "request_appointment", ADMIN_INTENT)
+
+
+def _named_location(words: str, intent: Optional[str], confidence: float, services: Services) -> Optional[Decision]:
+    """A message that names a practice location and asks nothing else: that location's contact.
+
+    "Hebben jullie een praktijk in Uden?", "die in Veghel", "en in Tilburg?". An appointment or
+    administration question keeps its own answer (which names the location's number).
+    """
+    named = find_locations(services.practice, words)
+    if not named:
+        return None
+    short = len(_WORD.findall(words)) <= 6
+    if intent == CONTACT_INTENT or (short and intent not in LOCATION_INTENTS[3:]):
+        location = named[0][1].name
+        return Decision(
+            CONTACT, f"contact/{_slug(location)}", "practice_contact", "a location is named", location=location
+        )
+    return None
+
+
+def _next_topic(words: str, parse: Mapping[str, Any], services: Services) -> Tuple[Optional[str], float]:
+    """The topic of the question in a story about one's own back pain.
+
+    Of DIET's three best topics, the one whose FAQ holds most of the last question's words (DIET's
+    order on a tie), with its confidence scaled up by what the story intents took.
+    """
     ranking = intent_ranking(parse)
     story = sum(c for i, c in ranking if i in STORY_INTENTS)
-    for name, confidence in ranking:
-        if name and name.startswith("ask_") and name != CONTACT_INTENT:
-            return name, confidence / max(1e-6, 1.0 - story)
-    return None, 0.0
+    topics = [(n, c) for n, c in ranking if n and n.startswith("ask_") and n != CONTACT_INTENT][:3]
+    if not topics:
+        return None, 0.0
+    question = _last_question(words)
+    if services.lexicon_faq and question:
+        shares = {n: max(services.lexicon_faq.shares(question, n[4:]).values(), default=0.0) for n, _ in topics}
+        best = max(topics, key=lambda pair: (shares[pair[0]], pair[1]))
+        if shares[best[0]] > 0:
+            topics = [best]
+    name, confidence = topics[0]
+    return name, min(1.0, confidence / max(0.05, 1.0 - story))
+
+
+def _last_question(words: str) -> str:
+    """The last sentence that asks something ("... Moet ik nu een foto laten maken?")."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", words) if s.strip()]
+    asking = [s for s in sentences if s.endswith("?")]
+    return asking[-1] if asking else (sentences[-1] if sentences else "")
 
 
 def _chosen_by_button(parse: Mapping[str, Any], intent: Optional[str], services: Services) -> Optional[Decision]:
@@ -332,20 +391,17 @@ def _within_topic(
     words: str, answer: Answer, parse: Mapping[str, Any], confidence: float, services: Services
 ) -> Decision:
     """DIET is sure of the topic: its FAQ entry that fits best, else the topic's general answer."""
-    knowledge, limits = services.knowledge, services.thresholds
     entries = _topic_entries(parse, answer.topic, services)
     total = sum(c for _, c in entries) or 1.0
     related = [
         _option_for(sub, answer.topic, c, services) for sub, c in entries if sub != OVERVIEW_KEY
     ][:3]  # fmt: skip
-    if entries:
-        best, best_confidence = entries[0]
-        if best != OVERVIEW_KEY and best_confidence / total >= limits.entry_share:
-            entry = knowledge.faq[best]
-            return Decision(
-                FAQ, entry.id, entry.topic, f"topic {answer.topic}, entry {best_confidence:.2f}",
-                entry=entry, confidence=best_confidence,
-            )  # fmt: skip
+    best = _best_entry(words, answer.topic, entries, total, services)
+    if best is not None:
+        entry, score = best
+        return Decision(
+            FAQ, entry.id, entry.topic, f"topic {answer.topic}, entry score {score:.2f}", entry=entry, confidence=score
+        )
     index = services.index() if words else None
     hit = index.specific_hit(words, answer.text) if index is not None else None
     if hit is not None:  # the question names something specific that only a leaflet explains
@@ -356,6 +412,32 @@ def _within_topic(
         TOPIC, answer.topic, answer.topic, f"topic {confidence:.2f}", answer=answer, confidence=confidence,
         related=related,
     )  # fmt: skip
+
+
+def _best_entry(
+    words: str, topic: str, entries: List[Tuple[str, float]], total: float, services: Services
+) -> Optional[Tuple[FaqEntry, float]]:
+    """The FAQ entry of `topic` that answers the message, or None for the topic's general answer.
+
+    Two opinions: the ResponseSelector's share of the topic's confidence, and the share of the
+    message's rarer words that an entry's question and examples hold (`FaqLexicon`). An entry
+    wins when its combined score beats the general answer's and reaches `entry_share`.
+    """
+    knowledge, limits = services.knowledge, services.thresholds
+    selector = {sub: confidence / total for sub, confidence in entries} if total else {}
+    lexical = services.lexicon_faq.scores(words, topic) if services.lexicon_faq else {}
+    candidates = {sub for sub in selector if sub != OVERVIEW_KEY} | set(lexical)
+    if not candidates:
+        return None
+    overview = selector.get(OVERVIEW_KEY, 0.0)
+    scored = sorted(
+        ((selector.get(sub, 0.0) + limits.lexical_weight * lexical.get(sub, 0.0), sub) for sub in candidates),
+        reverse=True,
+    )
+    score, sub = scored[0]
+    if sub not in knowledge.faq or score < limits.entry_share or score < overview * limits.overview_ratio:
+        return None
+    return knowledge.faq[sub], score
 
 
 def _passage_id(hit: Hit) -> str:
@@ -394,19 +476,29 @@ def _unsure(words: str, parse: Mapping[str, Any], services: Services) -> Decisio
     if options and options[0].score >= limits.entry_sure and f"ask_{options[0].topic}" in diet_topics:
         return _answer_option(options[0], "response selector sure, DIET agrees", services)
     scope_class = _best_key(parse, "out_of_scope", SCOPE_CLASSES)
-    top_intent = next((i for i, _ in intent_ranking(parse) if i != FALLBACK_INTENT), None)
+    ranked = [(i, c) for i, c in intent_ranking(parse) if i != FALLBACK_INTENT]
+    top_intent, top_confidence = ranked[0] if ranked else (None, 0.0)
     if top_intent == "out_of_scope" and scope_class and scope_class != "other":
         return _scope(parse, confidence)
-    plausible = [o for o in options if o.score >= limits.entry_option][:3]
+    if top_intent in CONVERSATION_INTENTS + (CONTACT_INTENT,) and top_confidence >= limits.unsure_conversation:
+        if top_intent == CONTACT_INTENT:
+            return _contact(words, State(), services, "practice contact (NLU unsure)")
+        answer = knowledge.answer_for_intent(top_intent)
+        return Decision(
+            CONVERSATION, answer.topic, answer.topic, f"conversation: {top_intent} (NLU unsure)", answer=answer
+        )
+    # The likeliest questions: FAQ entries the selector ranks, and topics DIET ranks, best first.
+    topics = [o for o in _topic_options(parse, services) if o.score >= limits.topic_option]
+    plausible = _merge([o for o in options if o.score >= limits.entry_option], topics)[:3]
     best_score = options[0].score if options else 0.0
     index = services.index() if words.strip() else None
-    if index is not None and best_score < limits.passage_when_entry_below:
-        ranking = intent_ranking(parse)
-        hits = index.search(words, limit=1, hints=topic_hints(knowledge, ranking))
+    if index is not None and best_score < limits.passage_when_entry_below and not topics:
+        hits = index.search(words, limit=1, hints=topic_hints(knowledge, intent_ranking(parse)))
         if hits and hits[0].confidence >= index.settings.min_confidence and _answers(hits[0]):
             topic = _likely_topic(parse, services) or "leaflet"
             return Decision(PASSAGE, _passage_id(hits[0]), topic, "a leaflet passage answers it", hit=hits[0])
-    if len(plausible) >= 2 or (plausible and plausible[0].score >= limits.entry_option * 2):
+    likely = topics or (options and options[0].score >= limits.topic_option)
+    if plausible and likely and top_intent != "out_of_scope":
         return Decision(CLARIFY, "clarify", "clarify", "several questions are likely", options=plausible)
     if top_intent == "out_of_scope":
         return _scope(parse, confidence)
@@ -415,6 +507,14 @@ def _unsure(words: str, parse: Mapping[str, Any], services: Services) -> Decisio
         close = [o for o in suggestions if o.score >= SUGGEST_FROM]
         return Decision(NOT_COVERED, NOT_COVERED, NOT_COVERED, "a back-pain question nothing answers", options=close)
     return Decision(FALLBACK, FALLBACK, FALLBACK, "not understood", options=suggestions)
+
+
+def _merge(entries: List[Option], topics: List[Option]) -> List[Option]:
+    """Entries and topics in one list, best first, a topic left out when one of its entries is in."""
+    chosen = list(entries)
+    covered = {o.topic for o in entries}
+    chosen += [o for o in topics if o.topic not in covered]
+    return sorted(chosen, key=lambda o: -o.score)
 
 
 # After "not covered", topics DIET ranks from this confidence on are offered ("Bedoelt u misschien ...").
@@ -461,30 +561,61 @@ def _answer_option(option: Option, reason: str, services: Services) -> Decision:
 def _followup(
     words: str, intent: Optional[str], confidence: float, parse: Mapping[str, Any], state: State, services: Services
 ) -> Optional[Decision]:
-    """A short question that only makes sense with the previous answer ("en hoe vaak?", "welke dan?")."""
+    """A short question that only makes sense with the previous answer ("en hoe vaak?", "welke dan?").
+
+    Explicit follow-ups hold a cue and no subject of their own; contextual ones are short and open
+    with "en"/"maar" or point back ("dat", "daar", "daarmee"): they stay with the previous topic
+    unless NLU is sure of another subject.
+    """
     followups, knowledge = services.followups, services.knowledge
     if not state.topic:
         return None
     cues = followups.cues(words)
-    is_followup = intent == "ask_followup_duration" or followups.is_followup(words)
-    if not is_followup:
-        return None
-    if "phone" in cues or "address" in cues or state.topic == "practice_contact":
-        if state.topic in ("practice_contact", "appointment", "human_handoff") or "phone" in cues:
-            return _contact(words, state, services, "follow-up on the practice contact")
-    if "source" in cues:
-        return Decision(SOURCE, "source", state.topic, "follow-up: source")
-    answer = knowledge.answers.get(state.topic)
-    if answer is None or answer.kind != "medical":
+    explicit = intent == "ask_followup_duration" or followups.is_followup(words)
+    if not explicit and not followups.is_contextual(words):
         return None
     previous = knowledge.faq.get(state.answer_id or "")
-    context = previous.question if previous is not None else answer.label
+    answer = knowledge.answers.get(state.topic)
+    context = previous.question if previous is not None else (answer.label if answer is not None else "")
+    if explicit and ("phone" in cues or "address" in cues):
+        if state.topic in ("practice_contact", "appointment", "human_handoff", "practice_admin") or "phone" in cues:
+            return _contact(words, state, services, "follow-up on the practice contact")
+    if explicit and "source" in cues:
+        return Decision(SOURCE, "source", state.topic, "follow-up: source")
+    if "who" in cues and find_specialists(services.practice, f"{context} {words}"):
+        return Decision(
+            CONTACT, "contact/team", "practice_contact", "follow-up: who does it", subject=f"{context} {words}"
+        )
+    if answer is None or answer.kind != "medical":
+        return None
+    # Only an opener ("en mag ik sporten?"): a new subject NLU is sure of goes first; a word that
+    # points back ("mag ik daarmee bewegen?") keeps the previous topic first.
+    points_back = explicit or followups.points_back(words)
+    if not points_back and _another_subject(parse, answer.topic, services):
+        return None
     entry = followups.best_entry(words, cues, answer.topic, knowledge.faq, exclude=state.answer_id, context=context)
     if entry is not None:
         return Decision(FAQ, entry.id, entry.topic, f"follow-up on {answer.topic}", entry=entry)
+    entries = [(sub, c) for sub, c in _topic_entries(parse, answer.topic, services) if sub != state.answer_id]
+    best = _best_entry(words, answer.topic, entries, sum(c for _, c in entries), services)
+    if best is not None and best[0].id != state.answer_id:
+        return Decision(FAQ, best[0].id, best[0].topic, f"follow-up within {answer.topic}", entry=best[0])
+    if not explicit:
+        return None
     if "how_long" in cues:  # the topic's own "how long" text, else the general course of back pain
         target = answer if answer.how_long else knowledge.answers["prognosis"]
         return Decision(FOLLOWUP_DURATION, target.topic, target.topic, "follow-up: how long", answer=target)
     if state.answer_id != answer.topic:
         return Decision(TOPIC, answer.topic, answer.topic, "follow-up: back to the topic", answer=answer)
     return None
+
+
+def _another_subject(parse: Mapping[str, Any], topic: str, services: Services) -> bool:
+    """NLU is sure the message is about something else than `topic` (a new question, not a follow-up)."""
+    intent, confidence = intent_of(parse)
+    if intent and intent != f"ask_{topic}" and confidence >= services.thresholds.new_subject:
+        return True
+    ranking = selector_ranking(parse)
+    if ranking and ranking[0][1] >= services.thresholds.entry_sure:
+        return not ranking[0][0].startswith(f"ask_{topic}/")
+    return False

@@ -35,6 +35,9 @@ class Followups:
     max_words: int = 9
     # Cues that name a subject of their own ("zwanger"): they may lead to an entry of another topic.
     subjects: FrozenSet[str] = frozenset()
+    # Words that open a follow-up ("en", "maar") and words that point back ("dat", "daarmee").
+    openers: FrozenSet[str] = frozenset()
+    anaphors: FrozenSet[str] = frozenset()
 
     def _matches(self, tokens: Tuple[str, ...], cue: str) -> bool:
         return any(_contains(tokens, phrase) for phrase in self.cue_phrases[cue])
@@ -57,6 +60,18 @@ class Followups:
         if not self.cues(text):
             return False
         return all(token in self.filler or token in cue_words for token in tokens)
+
+    def is_contextual(self, text: str) -> bool:
+        """Short and pointing back: opens with "en"/"maar"/"ook" or holds "dat", "daar", "daarmee" ..."""
+        tokens = _tokens(text)
+        if not tokens or len(tokens) > self.max_words:
+            return False
+        return tokens[0] in self.openers or any(token in self.anaphors for token in tokens)
+
+    def points_back(self, text: str) -> bool:
+        """Short and holding a word that points back to the previous answer ("dat", "daarmee")."""
+        tokens = _tokens(text)
+        return 0 < len(tokens) <= self.max_words and any(token in self.anaphors for token in tokens)
 
     def best_entry(
         self,
@@ -123,4 +138,6 @@ def load_followups(path: Path) -> Followups:
     unknown = sorted(subjects - set(phrases))
     if unknown:
         raise root.error(f"'subject_cues' names unknown cue(s) {unknown}")
-    return Followups(phrases, filler, max_words, subjects)
+    openers = frozenset(token for word in root.text_list("openers") for token in _tokens(word))
+    anaphors = frozenset(token for word in root.text_list("anaphors") for token in _tokens(word))
+    return Followups(phrases, filler, max_words, subjects, openers, anaphors)

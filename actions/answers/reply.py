@@ -170,7 +170,7 @@ def _contact_reply(decision: Decision, services: Services, text: str) -> Reply:
         reply.texts = practice_reply(knowledge, practice, decision.location)
         reply.slots["location"] = decision.location
     elif which == "team":
-        reply.texts = practice_reply(knowledge, practice, text)
+        reply.texts = practice_reply(knowledge, practice, decision.subject or text)
     elif which == "all":
         reply.texts = [all_contacts(knowledge, practice)]
     elif which == "which_location":
