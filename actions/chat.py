@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers.decide import INPUT, RED_FLAG, Decision, State, decide, strip_payload
+from actions.answers.decide import DESCRIBE, INPUT, RED_FLAG, Decision, State, decide, strip_payload
 from actions.answers.reply import compose, slot_values
 from actions.compose import with_reassurance
 from actions.config import (
@@ -151,6 +151,7 @@ class ActionAnswer(Action):
         # A sign only the learned detector suspects gets the offer too, whatever the answer was about.
         suspected = assessment is not None and assessment.needs_check and not problem
         offer = (reply.medical and own_pain) or suspected
+        offered = decision.kind == DESCRIBE  # the reply itself is the offer of the safety check
         for index, message in enumerate(reply.texts):
             last = index == len(reply.texts) - 1 and not offer
             dispatcher.utter_message(text=message, buttons=reply.buttons if last else [])
@@ -167,4 +168,4 @@ class ActionAnswer(Action):
             get_handoff_service().hand_off(new_handoff(tracker.sender_id, reply.handoff, None, text))
             dispatcher.utter_message(text=knowledge.message("handoff_human"))
         slots = slot_values(reply, decision)
-        return [SlotSet(name, value) for name, value in slots.items()] + [SlotSet(OFFER_SLOT, offer)]
+        return [SlotSet(name, value) for name, value in slots.items()] + [SlotSet(OFFER_SLOT, offer or offered)]

@@ -31,7 +31,10 @@ from actions.leaflets.index import Hit, LeafletIndex
 from actions.leaflets.replies import topic_hints
 from actions.practice import PracticeConfig, find_locations, find_practice, find_specialists
 from actions.redflags import Assessment, RedFlagDetector
-from actions.text import InputProblem, classify_input, fold
+from actions.text import InputProblem, classify_input, fold, is_question
+
+# "Meer lezen" typed instead of clicked, after a leaflet passage.
+READ_MORE_TEXTS = ("meer lezen", "lees verder", "verder lezen", "meer", "verder", "ga verder", "lees meer")
 
 # Decision kinds.
 RED_FLAG = "red_flag"
@@ -49,6 +52,9 @@ READ_MORE = "read_more"
 FOLLOWUP_DURATION = "followup_duration"
 FALLBACK = "fallback"
 NOT_COVERED = "not_covered"
+DESCRIBE = "describe"
+# The red-flag rules' context flag for "the patient describes their own back pain".
+OWN_PAIN_FLAG = "own_back_pain"
 
 # Intents whose answer is in answers.yml without a FAQ (conversation topics).
 CONVERSATION_INTENTS = ("greet", "goodbye", "thanks", "bot_challenge", "request_human", "request_appointment")
@@ -86,7 +92,7 @@ class Thresholds:
     # DIET's confidence in out_of_scope from which it is final (below, the FAQ is consulted).
     scope: float = 0.50
     # NLU unsure: DIET's topics from this confidence on are offered in a clarifying question ...
-    topic_option: float = 0.15
+    topic_option: float = 0.20
     # ... and a conversation or contact intent from this one is answered as such.
     unsure_conversation: float = 0.25
     # A leaflet passage is quoted only when no FAQ entry or topic is this likely.
@@ -214,6 +220,10 @@ def decide(text: str, parse: Mapping[str, Any], state: State, services: Services
             Decision(INPUT, FALLBACK, FALLBACK, f"unusable input: {problem.value}", problem=problem), assessment
         )
     decision = _decide(words, payload, parse, state, services)
+    own_pain = any(f.flag == OWN_PAIN_FLAG for f in assessment.reported(("context",)))
+    if decision.kind in (NOT_COVERED, FALLBACK, CLARIFY) and own_pain and not is_question(words):
+        # A description of their own back pain without a question: offer the short safety check.
+        decision = Decision(DESCRIBE, "safety_check_offer", "safety_check", "own back pain described, no question")
     return _with(decision, assessment)
 
 
@@ -228,7 +238,7 @@ def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, s
     chosen = _chosen_by_button(parse, intent, services)
     if chosen is not None:
         return chosen
-    if intent == "read_more":
+    if intent == "read_more" or (state.passage and fold(words).strip(" .!?") in READ_MORE_TEXTS):
         return Decision(READ_MORE, "read_more", state.topic or "leaflet", "read more")
     if intent == "ask_source":
         return Decision(SOURCE, "source", state.topic or FALLBACK, "source of the previous answer")
@@ -497,6 +507,9 @@ def _unsure(words: str, parse: Mapping[str, Any], services: Services) -> Decisio
         if hits and hits[0].confidence >= index.settings.min_confidence and _answers(hits[0]):
             topic = _likely_topic(parse, services) or "leaflet"
             return Decision(PASSAGE, _passage_id(hits[0]), topic, "a leaflet passage answers it", hit=hits[0])
+    scope_near = any(key.startswith("out_of_scope/") for key, _ in selector_ranking(parse)[:3])
+    if scope_near and not topics and scope_class:  # the selector puts an out-of-scope class up front
+        return _scope(parse, confidence)
     likely = topics or (options and options[0].score >= limits.topic_option)
     if plausible and likely and top_intent != "out_of_scope":
         return Decision(CLARIFY, "clarify", "clarify", "several questions are likely", options=plausible)

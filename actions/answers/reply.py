@@ -27,7 +27,7 @@ from actions.leaflets.replies import (
     read_more_reply,
     source_of_passage,
 )
-from actions.safety import escalation_reply
+from actions.safety import escalation_reply, yes_no_buttons
 
 # Topics offered as buttons when a message is not understood at all (what patients ask most).
 POPULAR_TOPICS = ("movement_harmful", "pain_medication", "exercises", "imaging")
@@ -88,6 +88,10 @@ def _compose(decision: Decision, services: Services, text: str, state: State) ->
     if kind == d.PASSAGE:
         index = services.index()
         return passage_reply(knowledge, index, decision.hit.passage, question=text)
+    if kind == d.DESCRIBE:
+        return Reply(
+            topic="safety_check", texts=[knowledge.message("check_offer")], buttons=yes_no_buttons(knowledge)[:2]
+        )
     if kind == d.CLARIFY:
         buttons = [{"title": o.label, "payload": entry_payload(o)} for o in decision.options[:MAX_OPTIONS]]
         buttons.append({"title": knowledge.message("clarify_other"), "payload": f"/{d.FALLBACK_INTENT}"})
