@@ -131,26 +131,13 @@ def nlu():
     `make test` trains first; without a model the tests that need it fail under CI and skip
     elsewhere, saying why.
     """
-    import asyncio
-    import logging
     import os
-    import warnings
 
     if not MODEL.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
         pytest.skip(f"no trained model at {MODEL}: run `make train`")
-    warnings.filterwarnings("ignore")
-    logging.getLogger("rasa").setLevel(logging.ERROR)
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
+    from scripts.evaluate_answers import load_agent, parser
 
-    configure_structlog(logging.WARNING)
-    agent = Agent.load(str(MODEL))
-    loop = asyncio.new_event_loop()
-
-    def parse(text: str) -> Dict[str, Any]:
-        return loop.run_until_complete(agent.parse_message(text))
-
+    parse = parser(load_agent(MODEL))
     yield parse
-    loop.close()

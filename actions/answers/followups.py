@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, Mapping, Optional, Set, Tuple
 
 from actions.answers.faq import FaqEntry
+from actions.answers.lexical import stem
 from actions.datafile import Entry, read_yaml
 from actions.text import fold
 
@@ -88,7 +89,7 @@ class Followups:
         zwanger ben?" under the pregnancy topic too: outside the topic an entry also needs a
         word in common with the previous answer's question (`context`).
         """
-        context_words = {_stem(t) for t in _tokens(context) if t not in self.filler and len(t) > 3}
+        context_words = {stem(t) for t in _tokens(context) if t not in self.filler and len(t) > 3}
         best: Optional[FaqEntry] = None
         best_score = 0
         for entry in faq.values():
@@ -98,21 +99,13 @@ class Followups:
             hits = sum(1 for cue in cues if any(_contains(question, p) for p in self.cue_phrases[cue]))
             if not hits:
                 continue
-            shared = len(context_words & {_stem(t) for t in question})
+            shared = len(context_words & {stem(t) for t in question})
             if entry.topic != topic and not (shared and any(self._matches(question, c) for c in cues & self.subjects)):
                 continue
             score = 4 * hits + (3 if entry.topic == topic else 0) + shared
             if score > best_score:
                 best, best_score = entry, score
         return best
-
-
-def _stem(token: str) -> str:
-    """A crude Dutch stem for matching "pijnstillers" with "pijnstiller"."""
-    for ending in ("en", "s", "e"):
-        if len(token) > 5 and token.endswith(ending):
-            return token[: -len(ending)]
-    return token
 
 
 def load_followups(path: Path) -> Followups:
