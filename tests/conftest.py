@@ -80,16 +80,24 @@ def review_store(tmp_path, monkeypatch):
     config.get_review_store.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def hermetic_handoffs(tmp_path_factory, monkeypatch):
+    """Any action that hands off (a request for a person, a red flag) writes to its own temporary folder."""
+    from actions import config
+
+    monkeypatch.setattr(config, "HANDOFF_DB", tmp_path_factory.mktemp("handoffs") / "handoffs.db")
+    monkeypatch.setattr(config, "HANDOFF_WEBHOOK", "")
+    config.get_handoff_service.cache_clear()
+    yield
+    config.get_handoff_service.cache_clear()
+
+
 @pytest.fixture
-def handoffs(tmp_path, monkeypatch):
+def handoffs(hermetic_handoffs):
     """The handoff service writing to a fresh database (and no notification URL)."""
     from actions import config
 
-    monkeypatch.setattr(config, "HANDOFF_DB", tmp_path / "handoffs.db")
-    monkeypatch.setattr(config, "HANDOFF_WEBHOOK", "")
-    config.get_handoff_service.cache_clear()
-    yield config.get_handoff_service()
-    config.get_handoff_service.cache_clear()
+    return config.get_handoff_service()
 
 
 def user_event(text: str, intent: Optional[str] = None) -> Dict[str, Any]:
