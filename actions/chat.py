@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers.decide import DESCRIBE, INPUT, RED_FLAG, Decision, State, decide, strip_payload
+from actions.answers.decide import DESCRIBE, INPUT, OWN_PAIN_FLAG, RED_FLAG, Decision, State, decide, strip_payload
 from actions.answers.reply import compose, slot_values
 from actions.compose import with_reassurance
 from actions.config import (
@@ -36,7 +36,6 @@ LOCATION_SLOT = "location"
 RED_FLAG_TIER_SLOT = "red_flag_tier"
 RED_FLAGS_SLOT = "red_flags_reported"
 OFFER_SLOT = "safety_check_offered"
-OWN_PAIN_FLAG = "own_back_pain"
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -67,12 +66,18 @@ def assess_latest(tracker: Tracker) -> Assessment:
     """
     text = strip_payload(latest_text(tracker))
     assessment = get_detector().assess(text, previous_flags(tracker), earlier=earlier_texts(tracker))
-    if assessment.disagreement:
-        try:
-            get_review_store().add(tracker.sender_id, text, assessment.tier, assessment.disagreement)
-        except Exception:  # noqa: BLE001 - a review log that cannot be written must not stop the answer
-            logger.exception("Could not store a red-flag disagreement for review")
+    store_disagreement(tracker, text, assessment)
     return assessment
+
+
+def store_disagreement(tracker: Tracker, text: str, assessment: Optional[Assessment]) -> None:
+    """Stores a disagreement between the two red-flag detectors for review (never stops the answer)."""
+    if assessment is None or not assessment.disagreement:
+        return
+    try:
+        get_review_store().add(tracker.sender_id, text, assessment.tier, assessment.disagreement)
+    except Exception:  # noqa: BLE001 - a review log that cannot be written must not stop the answer
+        logger.exception("Could not store a red-flag disagreement for review")
 
 
 def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Assessment) -> List[EventType]:
@@ -113,12 +118,7 @@ def decide_latest(tracker: Tracker) -> Tuple[Decision, State]:
     state = conversation_state(tracker)
     text = latest_text(tracker)
     decision = decide(text, tracker.latest_message, state, get_services())
-    assessment = decision.assessment
-    if assessment is not None and assessment.disagreement:
-        try:
-            get_review_store().add(tracker.sender_id, strip_payload(text), assessment.tier, assessment.disagreement)
-        except Exception:  # noqa: BLE001 - a review log that cannot be written must not stop the answer
-            logger.exception("Could not store a red-flag disagreement for review")
+    store_disagreement(tracker, strip_payload(text), decision.assessment)
     return decision, state
 
 

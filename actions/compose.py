@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from actions.knowledge import Answer, Knowledge
 from actions.practice import Location, Practice, PracticeConfig, find_locations, find_practice, find_specialists
 from actions.redflags import Assessment
 from actions.text import InputProblem
-
-MAX_SUGGESTIONS = 3
 
 
 @dataclass
@@ -189,23 +187,6 @@ def followup_duration_reply(knowledge: Knowledge, topic: Optional[str]) -> Reply
     prognosis = knowledge.answers["prognosis"]
     text = f"{knowledge.message('followup_general')}\n{prognosis.text}"
     return Reply(topic=prognosis.topic, texts=[medical_text(knowledge, prognosis, text)], medical=True)
-
-
-def suggestion_reply(knowledge: Knowledge, config: PracticeConfig, ranking: Iterable[Tuple[str, float]]) -> Reply:
-    """Asks to rephrase and offers the closest topics (from the intent ranking) as buttons."""
-    buttons = []
-    for intent, _confidence in ranking:
-        answer = knowledge.answer_for_intent(intent)
-        if answer is None or not answer.label:
-            continue
-        buttons.append({"title": answer.label, "payload": f"/{answer.intents[0]}"})
-        if len(buttons) == MAX_SUGGESTIONS:
-            break
-    texts = [fill(knowledge.answers["fallback"].text, knowledge, config)]
-    if buttons:
-        texts.append(knowledge.message("suggestions_intro"))
-        buttons.append({"title": knowledge.message("suggestion_other"), "payload": "/out_of_scope"})
-    return Reply(topic="fallback", texts=texts, buttons=buttons)
 
 
 def input_problem_reply(knowledge: Knowledge, problem: InputProblem) -> Reply:

@@ -269,8 +269,8 @@ def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, s
     return _unsure(words, parse, services)
 
 
-# Intents under which a named location means "that location's contact details".
-LOCATION_INTENTS = (CONTACT_INTENT, FALLBACK_INTENT, "out_of_scope", "request_appointment", ADMIN_INTENT)
+# Intents that keep their own answer when a location is named (it names that location's number).
+OWN_ANSWER_WITH_LOCATION = ("request_appointment", ADMIN_INTENT)
 
 
 def _named_location(words: str, intent: Optional[str], confidence: float, services: Services) -> Optional[Decision]:
@@ -283,7 +283,7 @@ def _named_location(words: str, intent: Optional[str], confidence: float, servic
     if not named:
         return None
     short = len(_WORD.findall(words)) <= 6
-    if intent == CONTACT_INTENT or (short and intent not in LOCATION_INTENTS[3:]):
+    if intent == CONTACT_INTENT or (short and intent not in OWN_ANSWER_WITH_LOCATION):
         location = named[0][1].name
         return Decision(
             CONTACT, f"contact/{_slug(location)}", "practice_contact", "a location is named", location=location

@@ -209,16 +209,6 @@ def _source_reply(services: Services, state: State) -> Reply:
     return source_reply(knowledge, state.topic)
 
 
-def reply_dict(reply: Reply) -> Dict[str, object]:
-    """A reply as JSON (front desk)."""
-    return {
-        "topic": reply.topic,
-        "answer_id": reply.answer_id,
-        "texts": reply.texts,
-        "buttons": reply.buttons,
-    }
-
-
 def slot_values(reply: Reply, decision: Decision) -> Dict[str, Optional[str]]:
     """The slots a reply sets: topic and answer_id always, plus its own (leaflet position, location)."""
     values: Dict[str, Optional[str]] = {"topic": reply.topic, "answer_id": decision.answer_id}
