@@ -26,8 +26,8 @@ export RASA_TELEMETRY_ENABLED := false
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: $(INSTALLED) ## Create the Python 3.10 virtualenv and install the pinned requirements
-$(INSTALLED): requirements.txt scripts/bootstrap.sh
+install: $(INSTALLED) ## Create the Python 3.10 virtualenv, install the pinned requirements, the chat widget and chromium
+$(INSTALLED): requirements.txt scripts/bootstrap.sh web/package-lock.json
 	@bash scripts/bootstrap.sh
 
 check: $(INSTALLED) ## Check the answer, source, message, practice, red-flag and leaflet settings files
@@ -92,8 +92,8 @@ review: $(INSTALLED) ## List where the two red-flag detectors disagreed (for a c
 	@$(PY) -m actions.redflags.review
 
 lint: $(INSTALLED) ## Ruff on the Python code
-	$(VENV)/bin/ruff check actions components channels scripts tests
-	$(VENV)/bin/ruff format --check actions components channels scripts tests
+	$(VENV)/bin/ruff check actions components channels scripts tests web
+	$(VENV)/bin/ruff format --check actions components channels scripts tests web
 
 clean: ## Remove the virtualenv, trained models and run output
 	rm -rf $(VENV) models/*.tar.gz results run .pytest_cache .ruff_cache

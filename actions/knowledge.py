@@ -35,6 +35,11 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "contact_line": frozenset({"practice", "location", "phone"}),
     "contact_line_address": frozenset({"practice", "location", "phone", "address"}),
     "contact_none": frozenset(),
+    # Channels without buttons (WhatsApp, SMS): the choices as a numbered list.
+    "choose_by_number": frozenset(),
+    "choice_line": frozenset({"number", "title"}),
+    # A message a channel cannot read (a photo, a voice message, a sticker).
+    "channel_unsupported": frozenset(),
     "location_found": frozenset({"practice", "location", "phone"}),
     "location_address": frozenset({"address"}),
     "contact_main": frozenset({"practice", "location", "phone"}),

@@ -4,13 +4,16 @@
 
 Routes: POST /webhook and GET /health, /actions (rasa-sdk); GET /frontdesk/ask?q=... and
 POST /frontdesk/ask {"question": "..."} (the answer the assistant would give, with its source
-and scores). When RASA_TOKEN is set, /frontdesk/ask needs `?token=<RASA_TOKEN>` too.
+and scores). Every route but /health needs the action token (BACKBOT_ACTION_TOKEN, else the one
+kept in run/action-token) as `?token=` (how Rasa sends it, from endpoints.yml) or as
+`Authorization: Bearer <token>`; without it: 401. It listens on BACKBOT_HOST (127.0.0.1 by default).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import logging
 import os
@@ -28,18 +31,37 @@ from sanic.request import Request  # noqa: E402
 
 from actions import config, frontdesk  # noqa: E402
 from actions.datafile import DataFileError  # noqa: E402
+from channels import settings as server_settings  # noqa: E402
 
 logger = logging.getLogger("backbot.actions")
 
 
-def build_app():
-    """The rasa-sdk app with the front-desk routes added."""
+OPEN_PATHS = frozenset({"/health"})
+
+
+def presented_token(request: Request) -> str:
+    """The token of a request: `?token=...` or `Authorization: Bearer ...`."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.args.get("token", "")
+
+
+def build_app(token: str):
+    """The rasa-sdk app with the front-desk routes added; every route but /health needs `token`."""
+    if not token:
+        raise ValueError("the action server needs a token")
     app = create_app("actions")
 
-    async def ask(request: Request):
-        token = os.environ.get("RASA_TOKEN", "")
-        if token and request.args.get("token") != token:
+    @app.middleware("request")
+    async def require_token(request: Request):
+        if request.path in OPEN_PATHS or request.method == "OPTIONS":
+            return None
+        if not hmac.compare_digest(presented_token(request).encode(), token.encode()):
             return response.json({"error": "missing or wrong token"}, status=401)
+        return None
+
+    async def ask(request: Request):
         if request.method == "POST":
             try:
                 body = json.loads(request.body or b"null")
@@ -79,8 +101,9 @@ def main() -> int:
         len(index.documents),
         config.describe_backend(index.analyzer.backend),
     )
-    app = build_app()
-    app.run(host=os.environ.get("SANIC_HOST", "0.0.0.0"), port=args.port, workers=1, access_log=False)
+    settings = server_settings.load()
+    app = build_app(settings.action_token)
+    app.run(host=settings.host, port=args.port, workers=1, access_log=False)
     return 0
 
 

@@ -113,7 +113,7 @@ def detector_cost_ms(texts: List[str], rounds: int = 5) -> Dict[str, Tuple[float
     return results
 
 
-def parses(rasa_url: str, texts: List[str]) -> List[Dict[str, Any]]:
+def parses(rasa_url: str, texts: List[str], token: str) -> List[Dict[str, Any]]:
     """Rasa's NLU parse of each text (from the running server)."""
     import json
     import urllib.request
@@ -121,7 +121,9 @@ def parses(rasa_url: str, texts: List[str]) -> List[Dict[str, Any]]:
     found = []
     for text in texts:
         request = urllib.request.Request(
-            f"{rasa_url}/model/parse", json.dumps({"text": text}).encode(), {"Content-Type": "application/json"}
+            f"{rasa_url}/model/parse?token={token}",
+            json.dumps({"text": text}).encode(),
+            {"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             found.append(json.loads(response.read()))
@@ -162,16 +164,16 @@ def main() -> int:
     texts = messages()
     with tempfile.TemporaryDirectory() as tmp:
         servers = Servers(
-            rasa_port=5205, actions_port=5255, tracker_db=Path(tmp) / "bench.db", log_dir=Path(tmp), token=""
+            rasa_port=5205, actions_port=5255, web_port=8280, tracker_db=Path(tmp) / "bench.db", log_dir=Path(tmp)
         )
-        with servers:
+        with servers.start(web=False):
             url = f"{servers.rasa_url}/webhooks/rest/webhook"
             asyncio.run(run_users(url, texts, users=4, per_user=10))  # warm-up
             single, _ = asyncio.run(run_users(url, texts, users=1, per_user=args.single))
             concurrent, elapsed = asyncio.run(run_users(url, texts, users=20, per_user=args.per_user))
             memory = {name: rss_mb(process.pid) for name, process in servers.processes.items()}
             unique = sorted(set(texts))
-            parsed = parses(servers.rasa_url, unique)
+            parsed = parses(servers.rasa_url, unique, servers.token)
             backend = servers.language_backend()
             start = servers.started_in_s or float("nan")
     cases = yaml.safe_load((ROOT / "tests" / "red_flag_cases.yml").read_text(encoding="utf-8"))["cases"]

@@ -59,3 +59,33 @@ if [ ! -f "$MODEL_STAMP" ] && [ "${BACKBOT_SKIP_SPACY_DOWNLOAD:-0}" != "1" ]; th
     fi
     touch "$MODEL_STAMP"
 fi
+
+# The website widget: rasa-webchat from the npm registry, exactly as web/package-lock.json says.
+WEB_STAMP=web/node_modules/.installed
+if [ ! -f "$WEB_STAMP" ] || [ web/package-lock.json -nt "$WEB_STAMP" ]; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "==> Installing the website chat widget (rasa-webchat, from web/package-lock.json)"
+        (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+        touch "$WEB_STAMP"
+    else
+        echo "    npm not found: the demo page at :8080 will say the chat is unavailable." >&2
+        echo "    Install Node.js 18 or newer (with npm) and run 'make install' again." >&2
+    fi
+fi
+
+# The browser tests drive Debian's chromium (Playwright cannot download a browser here).
+if ! command -v chromium >/dev/null 2>&1 && [ "${BACKBOT_SKIP_BROWSER_INSTALL:-0}" != "1" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> Installing chromium for the browser tests (apt)"
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; then
+            apt-get update -q >/dev/null 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
+                echo "    could not install chromium: the browser tests will be skipped (CI: failed)" >&2
+        fi
+    else
+        echo "    chromium not found and not installable here (needs root and apt): the browser tests" >&2
+        echo "    will be skipped. Debian/Ubuntu: sudo apt-get install chromium" >&2
+    fi
+fi
+
+touch "$STAMP"

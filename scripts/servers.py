@@ -1,4 +1,4 @@
-"""Starts and stops the action server and the Rasa server; used by `make run`, tests and benchmarks.
+"""Starts and stops the action server, the Rasa server and the web page; used by `make run`, tests and benchmarks.
 
 Usage:
     python scripts/servers.py run     # both servers in the foreground until Ctrl-C
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from channels import settings as server_settings  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "backbot.tar.gz"
 RUN_DIR = ROOT / "run"
@@ -37,31 +41,89 @@ def _credentials() -> Path:
 
 @dataclass
 class Servers:
-    """The two processes of the assistant, on given ports, with their own conversation database."""
+    """The processes of the assistant, on given ports, with their own conversation database.
 
-    rasa_port: int = int(os.environ.get("BACKBOT_RASA_PORT", "5005"))
-    actions_port: int = int(os.environ.get("BACKBOT_ACTIONS_PORT", "5055"))
-    tracker_db: Path = Path(os.environ.get("BACKBOT_TRACKER_DB", RUN_DIR / "conversations.db"))
+    Safe by default: they listen on `host` (127.0.0.1 unless set), the Rasa HTTP API needs `token`
+    and the action server `action_token` (random ones when none is given), and only `web_origins`
+    may use the chat from a browser.
+    """
+
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int = 8080
+    tracker_db: Path = RUN_DIR / "conversations.db"
     log_dir: Path = RUN_DIR
-    token: str = os.environ.get("RASA_TOKEN", "")
+    token: str = ""
+    action_token: str = ""
+    host: str = "127.0.0.1"
+    web_origins: List[str] = field(default_factory=list)
+    chat_url: str = ""
+    credentials: Optional[Path] = None
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     started_in_s: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        self.token = self.token or secrets.token_urlsafe(32)
+        self.action_token = self.action_token or secrets.token_urlsafe(32)
+        self.web_origins = self.web_origins or [
+            f"http://localhost:{self.web_port}",
+            f"http://127.0.0.1:{self.web_port}",
+        ]
+        self.chat_url = self.chat_url or self.rasa_url
+        self.credentials = self.credentials or _credentials()
+
+    @classmethod
+    def from_environment(cls) -> Servers:
+        """The servers as `make run` starts them.
+
+        Ports, host, origins and tokens come from the environment (channels/settings.py); tokens
+        not set there are kept in run/ (git-ignored).
+        """
+        config = server_settings.load()
+        return cls(
+            rasa_port=config.rasa_port,
+            actions_port=config.actions_port,
+            web_port=config.web_port,
+            tracker_db=Path(os.environ.get("BACKBOT_TRACKER_DB", RUN_DIR / "conversations.db")),
+            token=config.rasa_token,
+            action_token=config.action_token,
+            host=config.host,
+            web_origins=config.web_origins,
+            chat_url=config.chat_url,
+        )
+
+    @property
+    def _local_host(self) -> str:
+        return "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host
 
     @property
     def rasa_url(self) -> str:
         """Base URL of the Rasa server."""
-        return f"http://localhost:{self.rasa_port}"
+        return f"http://{self._local_host}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
         """Base URL of the action server."""
-        return f"http://localhost:{self.actions_port}"
+        return f"http://{self._local_host}:{self.actions_port}"
+
+    @property
+    def web_url(self) -> str:
+        """Address of the demo page with the chat widget."""
+        return f"http://{self._local_host}:{self.web_port}/"
 
     def _env(self) -> Dict[str, str]:
         env = dict(os.environ)
         env["BACKBOT_ACTION_URL"] = f"{self.actions_url}/webhook"
         env["BACKBOT_TRACKER_DB"] = str(self.tracker_db)
         env["BACKBOT_RASA_URL"] = self.rasa_url
+        env["BACKBOT_HOST"] = self.host
+        env["BACKBOT_RASA_PORT"] = str(self.rasa_port)
+        env["BACKBOT_ACTIONS_PORT"] = str(self.actions_port)
+        env["BACKBOT_WEB_PORT"] = str(self.web_port)
+        env["BACKBOT_WEB_ORIGINS"] = ",".join(self.web_origins)
+        env["BACKBOT_CHAT_URL"] = self.chat_url
+        env["RASA_TOKEN"] = self.token
+        env["BACKBOT_ACTION_TOKEN"] = self.action_token
         # Handoff records and detector disagreements beside the logs: run/ for `make run`, the
         # temporary folder of a test or benchmark (unless set explicitly).
         env.setdefault("BACKBOT_HANDOFF_DB", str(self.log_dir / "handoffs.db"))
@@ -85,22 +147,28 @@ class Servers:
         )
 
     def start_rasa(self) -> None:
-        """Starts the Rasa server with the REST and socket.io channels and the HTTP API."""
+        """Starts the Rasa server with its channels and the HTTP API.
+
+        The API needs the token; CORS is granted to the website origins only.
+        """
         if not MODEL.exists():
             raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
         self.tracker_db.parent.mkdir(parents=True, exist_ok=True)
         args = [
-            str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-            "--endpoints", ENDPOINTS, "--credentials", str(_credentials()),
-            "--enable-api", "--cors", "*",
+            str(VENV_BIN / "rasa"), "run", "--model", str(MODEL),
+            "--interface", self.host, "--port", str(self.rasa_port),
+            "--endpoints", ENDPOINTS, "--credentials", str(self.credentials),
+            "--enable-api", "--auth-token", self.token, "--cors", *self.web_origins,
         ]  # fmt: skip
-        if self.token:
-            args += ["--auth-token", self.token]
         self._spawn("rasa", args)
+
+    def start_web(self) -> None:
+        """Starts the demo page with the chat widget."""
+        self._spawn("web", [sys.executable, "-m", "web.server", "--port", str(self.web_port)])
 
     def wait_ready(self, names: List[str], timeout_s: float = START_TIMEOUT_S) -> None:
         """Waits until the named servers answer; raises with the log tail when one dies or hangs."""
-        urls = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/"}
+        urls = {"actions": f"{self.actions_url}/health", "rasa": f"{self.rasa_url}/", "web": f"{self.web_url}health"}
         deadline = time.monotonic() + timeout_s
         pending = list(names)
         while pending:
@@ -118,13 +186,15 @@ class Servers:
             if pending:
                 time.sleep(0.2)
 
-    def start(self) -> Servers:
-        """Starts both servers and waits until both answer."""
+    def start(self, web: bool = True) -> Servers:
+        """Starts the servers (the web page too unless `web` is false) and waits until they answer."""
         began = time.monotonic()
         self.start_actions()
         self.start_rasa()
+        if web:
+            self.start_web()
         try:
-            self.wait_ready(["actions", "rasa"])
+            self.wait_ready(list(self.processes))
         except BaseException:
             self.stop()
             raise
@@ -149,6 +219,14 @@ class Servers:
         text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def channels(self) -> str:
+        """The channels the Rasa server opened, from its credentials file."""
+        import yaml  # noqa: PLC0415 (only needed for this line of the start-up message)
+
+        data = yaml.safe_load(Path(self.credentials).read_text(encoding="utf-8")) or {}
+        names = [str(key).rsplit(".", 1)[-1] for key in data]
+        return ", ".join(names) + f"  (from {Path(self.credentials).name})"
+
     def language_backend(self) -> str:
         """Returns the Dutch spaCy backend the Rasa server reported at start-up."""
         return self._logged("rasa", r"Dutch language for NLU: (.*)")
@@ -164,7 +242,7 @@ class Servers:
         return found[-1].strip() if found else f"unknown (see run/{name}.log)"
 
     def __enter__(self) -> Servers:
-        return self.start()
+        return self if self.processes else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -175,21 +253,28 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def run() -> int:
-    """Runs both servers until Ctrl-C (or SIGTERM) and prints where to chat."""
+    """Runs the servers until Ctrl-C (or SIGTERM) and prints where to chat."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    servers = Servers()
-    print("==> Starting the action server and the Rasa server (logs in run/) ...", flush=True)
+    servers = Servers.from_environment()
+    print("==> Starting the action server, the Rasa server and the web page (logs in run/) ...", flush=True)
+    token_source = "RASA_TOKEN" if os.environ.get("RASA_TOKEN") else "run/rasa-token"
     with servers:
         print(
             f"""
 The back-pain assistant is running (started in {servers.started_in_s:.1f} s).
   Dutch language for NLU: {servers.language_backend()}
   Leaflet search:         {servers.leaflet_summary()}
+  Channels:               {servers.channels()}
+
+  Chat on the demo page:  {servers.web_url}
   Chat over REST:   curl -s -X POST {servers.rasa_url}/webhooks/rest/webhook \\
                       -H 'Content-Type: application/json' -d '{{"sender": "test", "message": "Is bewegen schadelijk?"}}'
-  Website widget:   socket.io at {servers.rasa_url}/socket.io
-  HTTP API:         {servers.rasa_url}/conversations/<id>/tracker{'  (token required)' if servers.token else ''}
-  Front desk:       {servers.actions_url}/frontdesk/ask?q=helpt+een+rugbrace  (or: make ask Q="...")
+  HTTP API:         {servers.rasa_url}/conversations/<id>/tracker?token=<token>
+                    token (from {token_source}): {servers.token}
+  Front desk:       {servers.actions_url}/frontdesk/ask?q=helpt+een+rugbrace&token=<token from run/action-token>
+                    (or: make ask Q="...")
+  Listening on:     {servers.host}{'' if servers.host == '127.0.0.1' else '  (BACKBOT_HOST=127.0.0.1 closes it)'}
+  Website origins:  {', '.join(servers.web_origins)}
   Chat in a terminal instead: make shell
 Press Ctrl-C to stop.""",
             flush=True,
@@ -208,7 +293,7 @@ Press Ctrl-C to stop.""",
 
 def shell() -> int:
     """Starts the action server and a terminal chat with the assistant."""
-    servers = Servers()
+    servers = Servers.from_environment()
     servers.start_actions()
     try:
         servers.wait_ready(["actions"])

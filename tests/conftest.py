@@ -149,3 +149,64 @@ def nlu():
 
     parse = parser(load_agent(MODEL))
     yield parse
+
+
+# --- The running assistant (Rasa server, action server, demo page), shared by the tests that need it.
+# Other ports than `make run`, so the tests also pass next to a running assistant.
+LIVE_RASA_PORT, LIVE_ACTIONS_PORT, LIVE_WEB_PORT = 5105, 5155, 8180
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "telegram-secret-for-tests"
+WHATSAPP = {
+    "access_token": "whatsapp-access-token",
+    "phone_number_id": "1098765",
+    "app_secret": "whatsapp-app-secret",
+    "verify_token": "whatsapp-verify-token",
+}
+
+
+def live_credentials(path: Path, fake_api_url: str) -> Path:
+    """The committed channels plus Telegram and WhatsApp pointed at the fake APIs (never the internet)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    data["channels.telegram.TelegramInput"] = {
+        "access_token": TELEGRAM_TOKEN,
+        "verify": "rugbot",
+        "webhook_url": "https://chat.example.invalid/webhooks/telegram/webhook",
+        "secret_token": TELEGRAM_SECRET,
+        "api_url": fake_api_url,
+    }
+    data["channels.whatsapp.WhatsAppInput"] = {**WHATSAPP, "api_url": fake_api_url}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_apis():
+    """A fake Telegram Bot API and WhatsApp Graph API on 127.0.0.1."""
+    from tests.fake_apis import FakeApis
+
+    apis = FakeApis().start()
+    yield apis
+    apis.stop()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory, fake_apis):
+    """The assistant as `make run` starts it, with its own tokens, databases and logs in a temporary folder."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from servers import Servers
+
+    run_dir: Path = tmp_path_factory.mktemp("run")
+    servers = Servers(
+        rasa_port=LIVE_RASA_PORT,
+        actions_port=LIVE_ACTIONS_PORT,
+        web_port=LIVE_WEB_PORT,
+        tracker_db=run_dir / "conversations.db",
+        log_dir=run_dir,
+        credentials=live_credentials(run_dir / "credentials.yml", fake_apis.url),
+    )
+    with servers:
+        yield servers

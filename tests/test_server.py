@@ -9,7 +9,6 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -22,26 +21,17 @@ from servers import Servers  # noqa: E402
 
 pytestmark = pytest.mark.server
 
-# Other ports than `make run`, so the tests also pass next to a running assistant.
-RASA_PORT, ACTIONS_PORT = 5105, 5155
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    run_dir: Path = tmp_path_factory.mktemp("run")
-    servers = Servers(
-        rasa_port=RASA_PORT,
-        actions_port=ACTIONS_PORT,
-        tracker_db=run_dir / "conversations.db",
-        log_dir=run_dir,
-        token="",
-    )
-    with servers:
-        yield servers
+def server(live) -> Servers:
+    return live
 
 
-def post(url: str, body: bytes, content_type: str = "application/json") -> Tuple[int, Any]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
+def post(url: str, body: bytes, content_type: str = "application/json", token: str = "") -> Tuple[int, Any]:
+    headers = {"Content-Type": content_type}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -55,7 +45,8 @@ def say(server: Servers, sender: str, message: Any) -> Tuple[int, Any]:
 
 
 def tracker(server: Servers, sender: str) -> Dict[str, Any]:
-    with urllib.request.urlopen(f"{server.rasa_url}/conversations/{sender}/tracker", timeout=30) as response:
+    url = f"{server.rasa_url}/conversations/{sender}/tracker?token={server.token}"
+    with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 
 
@@ -94,9 +85,13 @@ def test_followup_uses_the_previous_answer(server):
     assert "folder" in replies[0]["text"]
 
 
-def test_socketio_endpoint_is_open(server):
-    with urllib.request.urlopen(f"{server.rasa_url}/socket.io/?EIO=4&transport=polling", timeout=10) as response:
+def test_socketio_endpoint_is_open_to_the_website(server):
+    request = urllib.request.Request(
+        f"{server.rasa_url}/socket.io/?EIO=4&transport=polling", headers={"Origin": server.web_origins[0]}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == server.web_origins[0]
         assert b"sid" in response.read()
 
 
@@ -119,7 +114,9 @@ def test_heldout_messages_are_understood(server):
     """Overall accuracy on examples never seen in training, and no intent left mostly unrecognised."""
     correct, total = Counter(), Counter()
     for intent, text in load_heldout():
-        status, parsed = post(f"{server.rasa_url}/model/parse", json.dumps({"text": text}).encode("utf-8"))
+        status, parsed = post(
+            f"{server.rasa_url}/model/parse", json.dumps({"text": text}).encode("utf-8"), token=server.token
+        )
         assert status == 200
         total[intent] += 1
         correct[intent] += parsed["intent"]["name"] in SAME_ACTION.get(intent, {intent})
@@ -228,9 +225,10 @@ def test_yes_in_the_safety_check_escalates_at_once(server):
     assert tracker(server, sender)["slots"]["red_flag_tier"] == "emergency"
 
 
-def get_json(url: str) -> Tuple[int, Any]:
+def get_json(url: str, token: str = "") -> Tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -238,13 +236,15 @@ def get_json(url: str) -> Tuple[int, Any]:
 
 def test_front_desk_endpoint_returns_answer_source_and_scores(server):
     question = urllib.parse.quote("helpt zo'n rugkorset eigenlijk?")
-    status, result = get_json(f"{server.actions_url}/frontdesk/ask?q={question}")
+    status, result = get_json(f"{server.actions_url}/frontdesk/ask?q={question}", server.action_token)
     assert status == 200
     assert result["nlu"] == "used" and result["intent"]
     assert result["kind"] in ("faq", "topic", "passage") and result["answer_id"]
     assert result["passages"][0]["file"] == "oefeningen.html" and result["passages"][0]["confidence"] > 0
     status, result = post(
-        f"{server.actions_url}/frontdesk/ask", json.dumps({"question": "ik kan niet plassen"}).encode()
+        f"{server.actions_url}/frontdesk/ask",
+        json.dumps({"question": "ik kan niet plassen"}).encode(),
+        token=server.action_token,
     )
     assert (status, result["kind"]) == (200, "red_flag")
 
@@ -254,7 +254,7 @@ def test_front_desk_endpoint_returns_answer_source_and_scores(server):
 )
 def test_front_desk_endpoint_rejects_bad_requests(server, suffix, body, status):
     url = f"{server.actions_url}/frontdesk/ask{suffix}"
-    code, _ = post(url, body) if body is not None else get_json(url)
+    code, _ = post(url, body, token=server.action_token) if body is not None else get_json(url, server.action_token)
     assert code == status
 
 

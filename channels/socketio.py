@@ -1,0 +1,130 @@
+"""Rasa's socket.io channel (the website widget) with a working session persistence and checked input.
+
+Rasa 3.6 calls python-socketio's `enter_room` without awaiting it; since python-socketio 5.10 it
+is a coroutine, so the socket never joins its session's room and no reply reaches the widget
+(RasaHQ/rasa#13027). This subclass re-registers the `session_request` handler to await it, and
+checks what a browser sends: a session id must look like one the widget makes (else a new one is
+given), a message must be text of a sane length, and only the configured website origins may
+connect (`cors_allowed_origins`, also for WebSocket connections, which CORS does not cover).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+from channels import choices
+from channels.rest import MAX_MESSAGE_CHARS
+
+logger = logging.getLogger(__name__)
+
+# rasa-webchat makes 32 hex characters (uuid4().hex); accept other widgets' ids of that kind too.
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class CheckedSocketIOInput(SocketIOInput):
+    """socket.io at /socket.io for the website widget.
+
+    Credentials as for Rasa's `socketio` channel, plus `cors_allowed_origins` (a list, or a
+    comma-separated text such as the environment gives).
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        """Keeps Rasa's name, so the widget and the HTTP API see the channel as `socketio`."""
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> CheckedSocketIOInput:
+        """Reads Rasa's socket.io settings and the allowed website origins."""
+        credentials = credentials or {}
+        channel = cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", False),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+        )
+        channel.allowed_origins = origins(credentials.get("cors_allowed_origins"))
+        return channel
+
+    allowed_origins: List[str] = []
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Rasa's blueprint with the session and message handlers replaced (see the module doc)."""
+        blueprint: SocketBlueprint = super().blueprint(on_new_message)
+        sio = blueprint.ctx.sio
+        # An empty list would switch python-engineio's origin check off (Rasa's default).
+        sio.eio.cors_allowed_origins = list(self.allowed_origins) or None
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+                logger.warning("socket.io: a message event without text was ignored")
+                return
+            text = data["message"][:MAX_MESSAGE_CHARS]
+            if self.session_persistence:
+                sender_id = data.get("session_id")
+                if not isinstance(sender_id, str) or not SESSION_ID.match(sender_id):
+                    logger.warning("socket.io: a message without a valid session id was ignored")
+                    return
+                rooms = sio.rooms(sid, namespace=self.namespace)
+                if sender_id not in rooms:
+                    # A reconnect after a server restart: join the room again before answering.
+                    await sio.enter_room(sid, sender_id, namespace=self.namespace)
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key)
+            text = await choices.resolve(text, sender_id, self.tracker_store())
+            message = UserMessage(
+                text,
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else None,
+            )
+            await on_new_message(message)
+
+        original_register = blueprint.register
+
+        def register(app: Any, options: Dict[str, Any]) -> None:
+            self.app = app  # the Sanic app, whose agent holds the tracker store
+            original_register(app, options)
+
+        blueprint.register = register  # type: ignore[method-assign]
+        return blueprint
+
+    app: Any = None
+
+    def tracker_store(self) -> Any:
+        """The Rasa server's tracker store (None outside a running server)."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        return getattr(agent, "tracker_store", None)
+
+
+def origins(value: Any) -> List[str]:
+    """The allowed website origins from a list or a comma/space-separated text; "*" is refused."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
+    result = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    if "*" in result:
+        raise ValueError("cors_allowed_origins: list the website origins; '*' would let any site use the chat")
+    return result
