@@ -60,7 +60,7 @@ ask: $(INSTALLED) ## What would the assistant answer? make ask Q="helpt een rugb
 	@$(PY) -m actions.leaflets.cli ingest --if-changed >/dev/null
 	@$(PY) -m actions.leaflets.cli ask "$(Q)"
 
-run: train ## Start the action server and the Rasa server (REST, socket.io, HTTP API, front desk)
+run: train ## Start the action server, the Rasa server (channels, HTTP API with token) and the demo page on :8080
 	@$(PY) -m actions.leaflets.cli ingest --if-changed
 	@$(PY) scripts/servers.py run
 
@@ -68,7 +68,7 @@ shell: train ## Chat with the assistant in this terminal
 	@$(PY) -m actions.leaflets.cli ingest --if-changed
 	@$(PY) scripts/servers.py shell
 
-test: validate train ## Run every test: pytest (logic, actions, leaflets, HTTP) and the test stories
+test: validate train ## Run every test: pytest (logic, actions, leaflets, channels, HTTP, browser) and the test stories
 	$(PY) -m actions.leaflets.cli ingest
 	$(PY) -m pytest
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \

@@ -5,7 +5,8 @@ is a coroutine, so the socket never joins its session's room and no reply reache
 (RasaHQ/rasa#13027). This subclass re-registers the `session_request` handler to await it, and
 checks what a browser sends: a session id must look like one the widget makes (else a new one is
 given), a message must be text of a sane length, and only the configured website origins may
-connect (`cors_allowed_origins`, also for WebSocket connections, which CORS does not cover).
+connect (`cors_allowed_origins`, checked on connect for WebSocket connections too, which CORS
+does not cover).
 """
 
 from __future__ import annotations
@@ -63,8 +64,19 @@ class CheckedSocketIOInput(SocketIOInput):
         """Rasa's blueprint with the session and message handlers replaced (see the module doc)."""
         blueprint: SocketBlueprint = super().blueprint(on_new_message)
         sio = blueprint.ctx.sio
-        # An empty list would switch python-engineio's origin check off (Rasa's default).
-        sio.eio.cors_allowed_origins = list(self.allowed_origins) or None
+        # The CORS headers of socket.io's HTTP requests come from Rasa's `--cors` (Sanic-CORS, set
+        # to the same origins); python-engineio must not add a second Access-Control-Allow-Origin,
+        # so its own CORS handling stays off (Rasa's `[]`) and the origin is checked here on
+        # connect, for HTTP polling and WebSocket alike.
+        rasa_connect = sio.handlers[self.namespace or "/"]["connect"]
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict]) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            if origin and origin.rstrip("/") not in self.allowed_origins:
+                logger.warning("socket.io: a connection from a website that is not allowed was refused")
+                return False
+            return await rasa_connect(sid, environ, auth)
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: str, data: Any) -> None:
@@ -102,13 +114,10 @@ class CheckedSocketIOInput(SocketIOInput):
             )
             await on_new_message(message)
 
-        original_register = blueprint.register
-
-        def register(app: Any, options: Dict[str, Any]) -> None:
+        @blueprint.listener("before_server_start")
+        async def remember_app(app: Any, _loop: Any) -> None:
             self.app = app  # the Sanic app, whose agent holds the tracker store
-            original_register(app, options)
 
-        blueprint.register = register  # type: ignore[method-assign]
         return blueprint
 
     app: Any = None

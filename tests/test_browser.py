@@ -28,6 +28,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 TIMEOUT_MS = 30_000
+BOT_MESSAGES = ".rw-message:not(.rw-typing-indication) .rw-response"
 
 
 def chromium_path() -> str:
@@ -71,7 +72,7 @@ class Chat:
         return self
 
     def responses(self) -> List[str]:
-        return self.page.locator(".rw-response").all_inner_texts()
+        return self.page.locator(BOT_MESSAGES).all_inner_texts()
 
     def ask(self, text: str) -> str:
         """Types a question, sends it with Enter and returns the assistant's answer (all its messages)."""
@@ -82,11 +83,14 @@ class Chat:
         return self.answer_after(before)
 
     def answer_after(self, before: int) -> str:
-        """The assistant's messages after the first `before` ones (waits for them to stop coming)."""
+        """The assistant's messages after the first `before` ones (waits until no more are coming)."""
         self.page.wait_for_function(
-            "n => document.querySelectorAll('.rw-response').length > n", arg=before, timeout=TIMEOUT_MS
+            f"n => document.querySelectorAll('{BOT_MESSAGES}').length > n", arg=before, timeout=TIMEOUT_MS
         )
-        self.page.wait_for_timeout(1500)  # an answer can come in several messages
+        count = -1
+        while count != len(self.responses()) or self.page.locator(".rw-typing-indication").count():
+            count = len(self.responses())
+            self.page.wait_for_timeout(1500)  # an answer can come in several messages
         return "\n".join(self.responses()[before:])
 
     def session_id(self) -> str:
@@ -140,7 +144,7 @@ def test_a_patient_chats_on_the_website(live, browser):
     page.reload()
     chat.open()
     page.wait_for_function(
-        "n => document.querySelectorAll('.rw-response').length >= n", arg=before + 1, timeout=TIMEOUT_MS
+        f"n => document.querySelectorAll('{BOT_MESSAGES}').length >= n", arg=before + 1, timeout=TIMEOUT_MS
     )
     assert chosen in "\n".join(chat.responses())
     answer = chat.ask("moet ik een foto laten maken?")

@@ -21,6 +21,11 @@
     connectingText: "Even geduld, de chat wordt geopend…",
     showFullScreenButton: true,
     hideWhenNotConnected: false,
+    // The widget shows "typing" before each message for up to 3 s; keep it short.
+    customMessageDelay: function (message) { return Math.min(1000, 300 + message.length * 3); },
+    mainColor: "#0b6e8a",
+    userBackgroundColor: "#0b6e8a",
+    userTextColor: "#ffffff",
     params: { storage: "local" }
   }, null);
 
