@@ -22,7 +22,6 @@ import hmac
 import json
 import logging
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
@@ -38,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import choices
+from channels.common import SeenDeliveries
 from channels.formatting import split_text, to_plain, to_telegram_html
 from channels.texts import unsupported_message, with_numbered_choices
 
@@ -287,7 +287,7 @@ class TelegramInput(RasaTelegramInput):
         self.secret_token = secret_token
         self.api_url = api_url
         self._output: Optional[TelegramOutput] = None
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen = SeenDeliveries(SEEN_UPDATES)
 
     def get_output_channel(self) -> TelegramOutput:
         """The bot that sends the replies, made on first use in the loop that serves the requests."""
@@ -346,12 +346,7 @@ class TelegramInput(RasaTelegramInput):
 
     def _first_delivery(self, update_id: int) -> bool:
         """False when the update was seen before; remembers the last SEEN_UPDATES ids."""
-        if update_id in self._seen:
-            return False
-        self._seen[update_id] = None
-        while len(self._seen) > SEEN_UPDATES:
-            self._seen.popitem(last=False)
-        return True
+        return self._seen.first_time(update_id)
 
     async def _handle(
         self,

@@ -23,7 +23,6 @@ from urllib.parse import parse_qs
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
@@ -33,6 +32,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels.choices import resolve
+from channels.common import require_credentials
 from channels.formatting import split_text, to_whatsapp
 from channels.texts import unsupported_message, with_numbered_choices
 
@@ -170,13 +170,7 @@ class SignedTwilioInput(TwilioInput):
         """Reads the channel's settings; a missing secret stops the server with its variable's name."""
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [
-            f"{key} (${{{variable}}})"
-            for key, variable in REQUIRED_CREDENTIALS.items()
-            if not str(credentials.get(key) or "").strip()
-        ]
-        if missing:
-            raise RasaException(f"The twilio channel needs these credentials: {', '.join(missing)}.")
+        require_credentials(cls.name(), credentials, REQUIRED_CREDENTIALS)
         return cls(
             str(credentials["account_sid"]),
             str(credentials["auth_token"]),

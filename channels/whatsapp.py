@@ -19,17 +19,16 @@ import hashlib
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.choices import button_id, resolve
+from channels.common import SeenDeliveries, require_credentials
 from channels.formatting import split_text, to_whatsapp
 from channels.texts import unsupported_message, with_numbered_choices
 
@@ -58,23 +57,6 @@ IGNORED_TYPES = frozenset({"reaction", "system"})
 
 class BadPayload(ValueError):
     """The webhook body is not in the format Meta documents."""
-
-
-class SeenIds:
-    """The last `size` message ids, to skip a message Meta delivers a second time."""
-
-    def __init__(self, size: int = SEEN_MESSAGE_IDS) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, message_id: str) -> bool:
-        """Remembers the id; False when it was already seen."""
-        if message_id in self._ids:
-            return False
-        self._ids[message_id] = None
-        while len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
 
 
 class GraphApi:
@@ -292,13 +274,7 @@ class WhatsAppInput(InputChannel):
         """Reads the channel's settings; a missing secret stops the server with its variable's name."""
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [
-            f"{key} (${{{variable}}})"
-            for key, variable in REQUIRED_CREDENTIALS.items()
-            if not str(credentials.get(key) or "").strip()
-        ]
-        if missing:
-            raise RasaException(f"The whatsapp channel needs these credentials: {', '.join(missing)}.")
+        require_credentials(cls.name(), credentials, REQUIRED_CREDENTIALS)
         return cls(
             access_token=str(credentials["access_token"]),
             phone_number_id=str(credentials["phone_number_id"]),
@@ -321,7 +297,7 @@ class WhatsAppInput(InputChannel):
         self.app_secret = app_secret
         self.verify_token = verify_token
         self.graph = GraphApi(access_token, phone_number_id, api_url, api_version)
-        self.seen = SeenIds()
+        self.seen = SeenDeliveries(SEEN_MESSAGE_IDS)
 
     def get_output_channel(self) -> OutputChannel:
         """Replies (and messages Rasa starts itself) go out through the Graph API."""
@@ -390,7 +366,7 @@ class WhatsAppInput(InputChannel):
     ) -> None:
         """One incoming message: to Rasa, or the "I can only read text" reply; errors are logged."""
         message_id, sender, kind = message["id"], message["from"], message.get("type")
-        if not self.seen.add(message_id):
+        if not self.seen.first_time(message_id):
             logger.info("WhatsApp message %s delivered again: skipped", message_id)
             return
         if kind in IGNORED_TYPES:

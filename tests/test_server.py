@@ -115,7 +115,7 @@ def test_heldout_messages_are_understood(server):
     correct, total = Counter(), Counter()
     for intent, text in load_heldout():
         status, parsed = post(
-            f"{server.rasa_url}/model/parse", json.dumps({"text": text}).encode("utf-8"), token=server.token
+            f"{server.rasa_url}/model/parse?token={server.token}", json.dumps({"text": text}).encode("utf-8")
         )
         assert status == 200
         total[intent] += 1

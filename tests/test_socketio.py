@@ -26,8 +26,8 @@ class Widget:
         self.live = live
         self.session_id = session_id
         self.client = socketio.AsyncClient(reconnection=False)
-        self.replies: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
-        self.confirmed: "asyncio.Queue[str]" = asyncio.Queue()
+        self.replies: asyncio.Queue[Dict[str, Any]] = asyncio.Queue()
+        self.confirmed: asyncio.Queue[str] = asyncio.Queue()
         self.client.on("bot_uttered", self.replies.put_nowait)
         self.client.on("session_confirm", self.confirmed.put_nowait)
 
