@@ -39,6 +39,16 @@ def _credentials() -> Path:
     return local if local.exists() else ROOT / "credentials.yml"
 
 
+# How the channels of credentials*.yml are called in the start-up message.
+CHANNEL_NAMES = {
+    "channels.rest.CheckedRestInput": "REST",
+    "channels.socketio.CheckedSocketIOInput": "website widget (socket.io)",
+    "channels.telegram.TelegramInput": "Telegram",
+    "channels.whatsapp.WhatsAppInput": "WhatsApp (Cloud API)",
+    "channels.twilio.SignedTwilioInput": "WhatsApp (Twilio)",
+}
+
+
 @dataclass
 class Servers:
     """The processes of the assistant, on given ports, with their own conversation database.
@@ -224,7 +234,7 @@ class Servers:
         import yaml  # noqa: PLC0415 (only needed for this line of the start-up message)
 
         data = yaml.safe_load(Path(self.credentials).read_text(encoding="utf-8")) or {}
-        names = [str(key).rsplit(".", 1)[-1] for key in data]
+        names = [CHANNEL_NAMES.get(str(key), str(key)) for key in data]
         return ", ".join(names) + f"  (from {Path(self.credentials).name})"
 
     def language_backend(self) -> str:
