@@ -44,13 +44,10 @@ $(RED_FLAG_MODEL): $(INSTALLED) $(RED_FLAG_INPUTS)
 	@mkdir -p models
 	@$(PY) -m actions.redflags.learned train
 
-# TensorFlow's default thread pools (inter-op and intra-op, each as many as cores) fight over
-# 2 cores: 4 epochs took 265 s, with one inter-op thread 167 s (2026-11-30, same machine).
 $(MODEL): $(INSTALLED) $(TRAIN_INPUTS)
 	@$(PY) -m actions.check
 	@mkdir -p models results
 	@start=$$(date +%s); \
-	TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=$$(getconf _NPROCESSORS_ONLN) \
 	$(RASA) train --domain domain.yml --data $(TRAIN_DATA) --config config.yml --out models \
 		--fixed-model-name backbot --quiet && \
 	echo "$$(( $$(date +%s) - start ))" > results/train_seconds.txt
