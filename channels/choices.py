@@ -27,17 +27,19 @@ def button_id(payload: str, max_length: int) -> str:
     return HASHED_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 
-def _offered(events: Iterable[Dict[str, Any]]) -> List[List[Dict[str, Any]]]:
-    """The button lists of the bot's messages since the patient's last message, newest first."""
-    offered: List[List[Dict[str, Any]]] = []
-    for event in reversed(list(events)):
-        if event.get("event") == "bot":
-            buttons = (event.get("data") or {}).get("buttons") or []
-            if buttons:
-                offered.append(buttons)
-        elif event.get("event") == "user":
+def _last_offered(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The buttons of the bot's newest message with buttons since the patient's last message."""
+    for event in reversed(events):
+        if event.get("event") == "user":
             break
-    return offered
+        buttons = _buttons(event)
+        if buttons:
+            return buttons
+    return []
+
+
+def _buttons(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
 
 
 def resolve_in_events(text: str, events: Iterable[Dict[str, Any]]) -> Optional[str]:
@@ -45,8 +47,7 @@ def resolve_in_events(text: str, events: Iterable[Dict[str, Any]]) -> Optional[s
     events = list(events)
     if text.startswith(HASHED_PREFIX):
         for event in reversed(events):
-            buttons = (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
-            for button in buttons:
+            for button in _buttons(event):
                 payload = str(button.get("payload", ""))
                 if button_id(payload, 0) == text:
                     return payload
@@ -54,10 +55,7 @@ def resolve_in_events(text: str, events: Iterable[Dict[str, Any]]) -> Optional[s
     number = NUMBER.match(text)
     if not number:
         return None
-    offered = _offered(events)
-    if not offered:
-        return None
-    buttons = offered[0]
+    buttons = _last_offered(events)
     index = int(number.group(1)) - 1
     if 0 <= index < len(buttons):
         return str(buttons[index].get("payload", "")) or None

@@ -18,10 +18,11 @@ API and the action server need a token, and only the demo page's own origins may
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Mapping, Optional
+from typing import Any, List, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / "run"
@@ -49,6 +50,22 @@ def stored_secret(path: Path) -> str:
     return value
 
 
+def parse_origins(value: Any) -> List[str]:
+    """Website origins from a list or a comma/space-separated text; "*" is refused (ValueError)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
+    result = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    if "*" in result:
+        raise ValueError("list the website origins; '*' would let any site use the chat")
+    return result
+
+
+def default_origins(web_port: int) -> List[str]:
+    """The demo page's own origins."""
+    return [f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"]
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """The listening and access settings of the three servers."""
@@ -68,14 +85,10 @@ def load(environ: Optional[Mapping[str, str]] = None, run_dir: Path = RUN_DIR) -
     env = os.environ if environ is None else environ
     rasa_port = _port(env, "BACKBOT_RASA_PORT", 5005)
     web_port = _port(env, "BACKBOT_WEB_PORT", 8080)
-    origins_text = env.get("BACKBOT_WEB_ORIGINS", "").strip()
-    origins = (
-        [origin.strip().rstrip("/") for origin in origins_text.split(",") if origin.strip()]
-        if origins_text
-        else [f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"]
-    )
-    if "*" in origins:
-        raise SystemExit("BACKBOT_WEB_ORIGINS: list the website origins; '*' would let any site use the chat")
+    try:
+        origins = parse_origins(env.get("BACKBOT_WEB_ORIGINS")) or default_origins(web_port)
+    except ValueError as error:
+        raise SystemExit(f"BACKBOT_WEB_ORIGINS: {error}") from None
     return ServerSettings(
         host=env.get("BACKBOT_HOST", "").strip() or "127.0.0.1",
         rasa_port=rasa_port,

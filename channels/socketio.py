@@ -22,6 +22,7 @@ from sanic import Blueprint
 
 from channels import choices
 from channels.rest import MAX_MESSAGE_CHARS
+from channels.settings import parse_origins
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,10 @@ class CheckedSocketIOInput(SocketIOInput):
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
         )
-        channel.allowed_origins = origins(credentials.get("cors_allowed_origins"))
+        try:
+            channel.allowed_origins = parse_origins(credentials.get("cors_allowed_origins"))
+        except ValueError as error:
+            raise ValueError(f"cors_allowed_origins: {error}") from None
         return channel
 
     allowed_origins: List[str] = []
@@ -126,14 +130,3 @@ class CheckedSocketIOInput(SocketIOInput):
         """The Rasa server's tracker store (None outside a running server)."""
         agent = getattr(getattr(self.app, "ctx", None), "agent", None)
         return getattr(agent, "tracker_store", None)
-
-
-def origins(value: Any) -> List[str]:
-    """The allowed website origins from a list or a comma/space-separated text; "*" is refused."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
-    result = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
-    if "*" in result:
-        raise ValueError("cors_allowed_origins: list the website origins; '*' would let any site use the chat")
-    return result

@@ -75,10 +75,7 @@ class Servers:
     def __post_init__(self) -> None:
         self.token = self.token or secrets.token_urlsafe(32)
         self.action_token = self.action_token or secrets.token_urlsafe(32)
-        self.web_origins = self.web_origins or [
-            f"http://localhost:{self.web_port}",
-            f"http://127.0.0.1:{self.web_port}",
-        ]
+        self.web_origins = self.web_origins or server_settings.default_origins(self.web_port)
         self.chat_url = self.chat_url or self.rasa_url
         self.credentials = self.credentials or _credentials()
 

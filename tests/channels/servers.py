@@ -12,6 +12,7 @@ import socket
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
@@ -144,3 +145,26 @@ class FakeApi:
     async def __aexit__(self, *exc_info: Any) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class StubEvent:
+    """A tracker event as the tracker store returns it."""
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self.data = data
+
+    def as_dict(self) -> Dict[str, Any]:
+        return self.data
+
+
+class StubTrackerStore:
+    """A tracker store whose conversation ends with the bot offering `buttons`."""
+
+    def __init__(self, buttons: List[Dict[str, Any]]) -> None:
+        self.events = [
+            {"event": "user", "text": "hallo"},
+            {"event": "bot", "text": "Kies:", "data": {"buttons": buttons}},
+        ]
+
+    async def retrieve(self, sender_id: str) -> Any:
+        return SimpleNamespace(events=[StubEvent(event) for event in self.events])

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.texts import unsupported_message, with_numbered_choices
 from channels.twilio import SignedTwilioInput, TwilioSender
-from tests.channels.servers import FakeApi, Recorder, serve_channel
+from tests.channels.servers import FakeApi, Recorder, StubTrackerStore, serve_channel
 
 ACCOUNT = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
@@ -67,22 +67,6 @@ async def post(url: str, fields: Dict[str, str], signature: Optional[str] = "rig
 
 def sent(api: FakeApi) -> List[Dict[str, Any]]:
     return [{key: values[0] for key, values in request.form().items()} for request in api.requests]
-
-
-class StubEvent:
-    def __init__(self, data: Dict[str, Any]) -> None:
-        self.data = data
-
-    def as_dict(self) -> Dict[str, Any]:
-        return self.data
-
-
-class StubTrackerStore:
-    def __init__(self, buttons: List[Dict[str, Any]]) -> None:
-        self.events = [{"event": "user", "text": "hallo"}, {"event": "bot", "data": {"buttons": buttons}}]
-
-    async def retrieve(self, sender_id: str):
-        return SimpleNamespace(events=[StubEvent(event) for event in self.events])
 
 
 async def test_a_signed_message_reaches_rasa_and_the_reply_reaches_twilio(twilio_api):

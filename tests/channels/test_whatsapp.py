@@ -16,7 +16,7 @@ from rasa.shared.exceptions import RasaException
 from channels.choices import button_id
 from channels.texts import unsupported_message, with_numbered_choices
 from channels.whatsapp import GraphApi, WhatsAppInput
-from tests.channels.servers import FakeApi, Recorder, serve_channel
+from tests.channels.servers import FakeApi, Recorder, StubTrackerStore, serve_channel
 
 TOKEN = "test-access-token"
 PHONE_ID = "1234567890"
@@ -76,27 +76,6 @@ async def post(base: str, payload: Any, *, sign: Optional[str] = "right", raw: O
     async with aiohttp.ClientSession() as session:
         async with session.post(base + WEBHOOK, data=body, headers=headers) as answer:
             return answer.status, await answer.text()
-
-
-class StubEvent:
-    def __init__(self, data: Dict[str, Any]) -> None:
-        self.data = data
-
-    def as_dict(self) -> Dict[str, Any]:
-        return self.data
-
-
-class StubTrackerStore:
-    """A tracker store whose conversation ends with the bot offering `buttons`."""
-
-    def __init__(self, buttons: List[Dict[str, Any]]) -> None:
-        self.events = [
-            {"event": "user", "text": "hallo"},
-            {"event": "bot", "text": "Kies:", "data": {"buttons": buttons}},
-        ]
-
-    async def retrieve(self, sender_id: str):
-        return SimpleNamespace(events=[StubEvent(event) for event in self.events])
 
 
 def sent(graph: FakeApi) -> List[Dict[str, Any]]:
