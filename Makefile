@@ -21,7 +21,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs review lint clean lock
+.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs review purge desk-user lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -87,6 +87,18 @@ bench: train ## Latency, throughput, start time, memory, training time, red-flag
 
 handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)
 	@$(PY) -m actions.handoff
+
+# The tracker store is read from endpoints.yml as the Rasa server reads it; these are its defaults.
+PURGE_ENV := BACKBOT_TRACKER_DB=$${BACKBOT_TRACKER_DB:-run/conversations.db} \
+	BACKBOT_HANDOFF_DB=$${BACKBOT_HANDOFF_DB:-run/handoffs.db} BACKBOT_REVIEW_DB=$${BACKBOT_REVIEW_DB:-run/red_flag_review.db} \
+	BACKBOT_ACTION_URL=$${BACKBOT_ACTION_URL:-http://localhost:5055/webhook} BACKBOT_ACTION_TOKEN=$${BACKBOT_ACTION_TOKEN:-unused}
+purge: $(INSTALLED) ## Delete conversations older than DAYS days: make purge DAYS=30 (BACKBOT_RETENTION_DAYS does it nightly)
+	@test -n "$(DAYS)" || { echo "Give the number of days: make purge DAYS=30"; exit 2; }
+	@$(PURGE_ENV) $(PY) -m actions.privacy.retention purge --days "$(DAYS)"
+
+desk-user: $(INSTALLED) ## Add a front-desk account: make desk-user NAME=anna ROLE=desk (asks for the password)
+	@test -n "$(NAME)" || { echo "Give the name: make desk-user NAME=anna ROLE=desk|admin"; exit 2; }
+	@$(PY) -m web.desk.accounts add "$(NAME)" --role "$${ROLE:-desk}"
 
 review: $(INSTALLED) ## List where the two red-flag detectors disagreed (for a clinician's review)
 	@$(PY) -m actions.redflags.review

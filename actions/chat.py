@@ -12,7 +12,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers.decide import DESCRIBE, INPUT, OWN_PAIN_FLAG, RED_FLAG, Decision, State, decide, strip_payload
+from actions.answers.decide import (
+    DESCRIBE,
+    INPUT,
+    OWN_PAIN_FLAG,
+    PRIVACY_DELETE,
+    RED_FLAG,
+    Decision,
+    State,
+    decide,
+    strip_payload,
+)
 from actions.answers.reply import compose, slot_values
 from actions.compose import with_reassurance
 from actions.config import (
@@ -101,6 +111,22 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, assessment: Ass
     ]
 
 
+def forget_outside_tracker(sender_id: str) -> None:
+    """Deletes what the front desk and the review keep of this conversation (the patient asked).
+
+    The conversation itself is deleted by the tracker store when it saves the `answer_id` slot
+    set to `DELETED_ANSWER_ID` (actions.privacy.tracker_store).
+    """
+    handoffs = get_handoff_service().store.delete_conversation(sender_id)
+    reviews = get_review_store().delete_conversation(sender_id)
+    logger.info(
+        "Conversation %s: %d handoffs and %d review items deleted at the patient's request",
+        sender_id,
+        handoffs,
+        reviews,
+    )
+
+
 def conversation_state(tracker: Tracker) -> State:
     """What `decide` needs to know of the conversation so far."""
     return State(
@@ -167,5 +193,7 @@ class ActionAnswer(Action):
         if reply.handoff:
             get_handoff_service().hand_off(new_handoff(tracker.sender_id, reply.handoff, None, text))
             dispatcher.utter_message(text=knowledge.message("handoff_human"))
+        if decision.kind == PRIVACY_DELETE:
+            forget_outside_tracker(tracker.sender_id)
         slots = slot_values(reply, decision)
         return [SlotSet(name, value) for name, value in slots.items()] + [SlotSet(OFFER_SLOT, offer or offered)]

@@ -1,5 +1,8 @@
 """Handoff to the front desk: a record per escalated conversation and a notification with retries.
 
+The record holds the flagged message redacted (no names, numbers or addresses); the staff console
+lists the open records and marks them handled.
+
 `python -m actions.handoff` lists the records (newest first) for the front desk.
 """
 
@@ -17,6 +20,8 @@ from typing import List, Optional, Set, Tuple
 
 import aiohttp
 
+from actions.privacy.redact import redact
+
 logger = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -29,9 +34,20 @@ CREATE TABLE IF NOT EXISTS handoffs (
     created_at REAL NOT NULL,
     notify_status TEXT NOT NULL DEFAULT 'pending',
     notify_attempts INTEGER NOT NULL DEFAULT 0,
-    notify_error TEXT
+    notify_error TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    handled_at REAL,
+    handled_by TEXT
 )
 """
+# Columns added after the first release, with their definitions (added to older databases).
+_ADDED_COLUMNS = {
+    "status": "TEXT NOT NULL DEFAULT 'open'",
+    "handled_at": "REAL",
+    "handled_by": "TEXT",
+}
+OPEN = "open"
+HANDLED = "handled"
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,10 @@ class HandoffStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
             connection.execute(_SCHEMA)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(handoffs)")}
+            for column, definition in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE handoffs ADD COLUMN {column} {definition}")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
@@ -63,7 +83,13 @@ class HandoffStore:
         with self._connect() as connection:
             cursor = connection.execute(
                 "INSERT INTO handoffs (conversation_id, reason, tier, flagged_text, created_at) VALUES (?, ?, ?, ?, ?)",
-                (handoff.conversation_id, handoff.reason, handoff.tier, handoff.flagged_text, handoff.created_at),
+                (
+                    handoff.conversation_id,
+                    handoff.reason,
+                    handoff.tier,
+                    redact(handoff.flagged_text),
+                    handoff.created_at,
+                ),
             )
             return int(cursor.lastrowid)
 
@@ -81,6 +107,42 @@ class HandoffStore:
             connection.row_factory = sqlite3.Row
             rows = connection.execute("SELECT * FROM handoffs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(row) for row in rows]
+
+    def open_handoffs(self) -> List[dict]:
+        """Every handoff the front desk has not marked handled yet, newest first."""
+        with self._connect() as connection:
+            connection.row_factory = sqlite3.Row
+            rows = connection.execute("SELECT * FROM handoffs WHERE status = ? ORDER BY id DESC", (OPEN,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def for_conversation(self, conversation_id: str) -> List[dict]:
+        """The handoffs of one conversation, newest first."""
+        with self._connect() as connection:
+            connection.row_factory = sqlite3.Row
+            rows = connection.execute(
+                "SELECT * FROM handoffs WHERE conversation_id = ? ORDER BY id DESC", (conversation_id,)
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def mark_handled(self, conversation_id: str, by: str, at: Optional[float] = None) -> int:
+        """Marks every open handoff of a conversation handled; returns how many there were."""
+        with self._connect() as connection:
+            cursor = connection.execute(
+                "UPDATE handoffs SET status = ?, handled_at = ?, handled_by = ?"
+                " WHERE conversation_id = ? AND status = ?",
+                (HANDLED, at if at is not None else time.time(), by, conversation_id, OPEN),
+            )
+            return cursor.rowcount
+
+    def delete_conversation(self, conversation_id: str) -> int:
+        """Deletes the handoffs of one conversation (the patient asked); returns how many."""
+        with self._connect() as connection:
+            return connection.execute("DELETE FROM handoffs WHERE conversation_id = ?", (conversation_id,)).rowcount
+
+    def delete_before(self, cutoff: float) -> int:
+        """Deletes the handoffs created before `cutoff` (retention); returns how many."""
+        with self._connect() as connection:
+            return connection.execute("DELETE FROM handoffs WHERE created_at < ?", (cutoff,)).rowcount
 
 
 async def post_with_retries(
@@ -144,8 +206,10 @@ class HandoffService:
 
 
 def new_handoff(conversation_id: str, reason: str, tier: Optional[str], text: str) -> Handoff:
-    """Builds a handoff stamped with the current time."""
-    return Handoff(conversation_id=conversation_id, reason=reason, tier=tier, flagged_text=text, created_at=time.time())
+    """Builds a handoff stamped with the current time; the flagged text is redacted (also for the webhook)."""
+    return Handoff(
+        conversation_id=conversation_id, reason=reason, tier=tier, flagged_text=redact(text), created_at=time.time()
+    )
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ CONVERSATION_TOPICS: Tuple[str, ...] = (
 )  # fmt: skip
 KINDS = ("medical", "practice", "conversation")
 # Reply kinds stored as `answer_id` besides topic and FAQ ids; no FAQ entry may take these ids.
-RESERVED_IDS: Tuple[str, ...] = ("clarify", "not_covered", "leaflet", "source", "read_more", "red_flag")
+RESERVED_IDS: Tuple[str, ...] = ("clarify", "not_covered", "leaflet", "source", "read_more", "red_flag", "privacy")
 
 # Placeholders the software fills in; any other {name} in a text is an error.
 ANSWER_PLACEHOLDERS: FrozenSet[str] = frozenset({"practice_name", "contact_list"})
@@ -71,6 +71,13 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "source_practice": frozenset(),
     "source_none": frozenset(),
     "followup_general": frozenset(),
+    # The patient's own data (actions/privacy): what is kept, deletion and its confirmation.
+    "privacy_info": frozenset(),
+    "privacy_confirm_delete": frozenset(),
+    "privacy_button_delete": frozenset(),
+    "privacy_button_keep": frozenset(),
+    "privacy_deleted": frozenset(),
+    "privacy_kept": frozenset(),
     "suggestions_intro": frozenset(),
     "suggestion_other": frozenset(),
     "input_empty": frozenset(),

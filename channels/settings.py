@@ -99,3 +99,76 @@ def load(environ: Optional[Mapping[str, str]] = None, run_dir: Path = RUN_DIR) -
         rasa_token=env.get("RASA_TOKEN", "").strip() or stored_secret(run_dir / "rasa-token"),
         action_token=env.get("BACKBOT_ACTION_TOKEN", "").strip() or stored_secret(run_dir / "action-token"),
     )
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    """The staff console's settings (web/desk), also read in this one module.
+
+    BACKBOT_DESK_DB              accounts and audit log (default run/desk.db)
+    BACKBOT_DESK_SECRET          key that signs the session cookies (default: desk-secret beside
+                                 the database, made once)
+    BACKBOT_DESK_ADMIN_PASSWORD  password of the first account `admin` (default: random, in
+                                 desk-admin-password beside the database)
+    BACKBOT_DESK_SECURE_COOKIES  "true" behind HTTPS: cookies only over HTTPS (default false)
+    BACKBOT_DESK_SESSION_HOURS   how long a login lasts (default 8)
+    BACKBOT_DESK_LOGIN_LIMIT     login attempts per address (default "5 per minute;30 per hour")
+    BACKBOT_DESK_LIMIT_STORAGE   where the login counts are kept (default memory://; redis://... for
+                                 several web servers)
+    BACKBOT_RETENTION_DAYS       delete conversations older than this many days, every night
+                                 ("" or 0: keep them; `make purge DAYS=30` does it once)
+    BACKBOT_RETENTION_AT         time of the nightly deletion (default 03:30)
+    BACKBOT_ENDPOINTS            Rasa's endpoints file with the tracker store (default endpoints.yml)
+    """
+
+    db: Path
+    secret: str
+    admin_password: str
+    admin_password_file: Path
+    secure_cookies: bool
+    session_hours: float
+    login_limit: str
+    limit_storage: str
+    retention_days: Optional[int]
+    retention_at: str
+    endpoints: Path
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SystemExit(f"{name}={value!r}: use true or false")
+
+
+def load_desk(environ: Optional[Mapping[str, str]] = None, run_dir: Path = RUN_DIR) -> DeskSettings:
+    """The staff console's settings from the environment (secrets not set there are kept in `run_dir`)."""
+    env = os.environ if environ is None else environ
+    days_text = env.get("BACKBOT_RETENTION_DAYS", "").strip()
+    if days_text and not days_text.isdigit():
+        raise SystemExit(f"BACKBOT_RETENTION_DAYS={days_text!r}: give a whole number of days (0 or empty: off)")
+    at = env.get("BACKBOT_RETENTION_AT", "").strip() or "03:30"
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+        raise SystemExit(f"BACKBOT_RETENTION_AT={at!r}: give a time as HH:MM")
+    hours_text = env.get("BACKBOT_DESK_SESSION_HOURS", "").strip() or "8"
+    try:
+        hours = float(hours_text)
+    except ValueError:
+        raise SystemExit(f"BACKBOT_DESK_SESSION_HOURS={hours_text!r}: give a number of hours") from None
+    endpoints = Path(env.get("BACKBOT_ENDPOINTS", "").strip() or "endpoints.yml")
+    db = Path(env.get("BACKBOT_DESK_DB", "").strip() or run_dir / "desk.db")
+    return DeskSettings(
+        db=db,
+        secret=env.get("BACKBOT_DESK_SECRET", "").strip() or stored_secret(db.parent / "desk-secret"),
+        admin_password=env.get("BACKBOT_DESK_ADMIN_PASSWORD", "").strip(),
+        admin_password_file=db.parent / "desk-admin-password",
+        secure_cookies=_flag(env, "BACKBOT_DESK_SECURE_COOKIES"),
+        session_hours=hours,
+        login_limit=env.get("BACKBOT_DESK_LOGIN_LIMIT", "").strip() or "5 per minute;30 per hour",
+        limit_storage=env.get("BACKBOT_DESK_LIMIT_STORAGE", "").strip() or "memory://",
+        retention_days=int(days_text) if days_text and int(days_text) > 0 else None,
+        retention_at=at,
+        endpoints=endpoints if endpoints.is_absolute() else ROOT / endpoints,
+    )

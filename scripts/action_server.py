@@ -89,6 +89,9 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BACKBOT_ACTIONS_PORT", "5055")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from actions.privacy import logs  # noqa: PLC0415
+
+    logs.install()  # no names, numbers or addresses in the log
     try:
         config.get_knowledge(), config.get_practice(), config.get_detector()
         index = config.get_leaflet_index()

@@ -25,6 +25,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from channels import settings as server_settings  # noqa: E402
 
+
+def tracker_store_type(endpoints: Path) -> str:
+    """The `tracker_store: type:` of an endpoints file ("" when it names none)."""
+    import yaml  # noqa: PLC0415
+
+    data = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
+    return str((data.get("tracker_store") or {}).get("type") or "")
+
+
+def check_importable(type_path: str) -> None:
+    """Stops when the tracker store class cannot be imported (Rasa would silently keep nothing)."""
+    if "." not in type_path:
+        return  # one of Rasa's own stores (SQL, redis, ...)
+    from actions.privacy.tracker_store import check_importable as check  # noqa: PLC0415
+
+    check(type_path)
+
+
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "backbot.tar.gz"
 RUN_DIR = ROOT / "run"
@@ -135,6 +153,7 @@ class Servers:
         # temporary folder of a test or benchmark (unless set explicitly).
         env.setdefault("BACKBOT_HANDOFF_DB", str(self.log_dir / "handoffs.db"))
         env.setdefault("BACKBOT_REVIEW_DB", str(self.log_dir / "red_flag_review.db"))
+        env.setdefault("BACKBOT_DESK_DB", str(self.log_dir / "desk.db"))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONWARNINGS", "ignore")
         return env
@@ -160,12 +179,17 @@ class Servers:
         """
         if not MODEL.exists():
             raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
+        try:
+            check_importable(tracker_store_type(ROOT / ENDPOINTS))
+        except RuntimeError as error:
+            raise SystemExit(f"The tracker store in {ENDPOINTS} cannot be loaded: {error}") from None
         self.tracker_db.parent.mkdir(parents=True, exist_ok=True)
         args = [
             str(VENV_BIN / "rasa"), "run", "--model", str(MODEL),
             "--interface", self.host, "--port", str(self.rasa_port),
             "--endpoints", ENDPOINTS, "--credentials", str(self.credentials),
             "--enable-api", "--auth-token", self.token, "--cors", *self.web_origins,
+            "--logging-config-file", str(ROOT / "logging.yml"),
         ]  # fmt: skip
         self._spawn("rasa", args)
 
@@ -259,6 +283,18 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # stop the servers as on Ctrl-C, also when a supervisor sends SIGTERM
 
 
+def desk_login() -> str:
+    """How to log in to the staff console, for the start-up message."""
+    desk = server_settings.load_desk()
+    if desk.admin_password_file.exists():
+        try:
+            shown = desk.admin_password_file.relative_to(ROOT)
+        except ValueError:
+            shown = desk.admin_password_file
+        return f"first account: admin, password in {shown}"
+    return "log in with your staff account; make desk-user NAME=... adds one"
+
+
 def run() -> int:
     """Runs the servers until Ctrl-C (or SIGTERM) and prints where to chat."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -274,6 +310,7 @@ The back-pain assistant is running (started in {servers.started_in_s:.1f} s).
   Channels:               {servers.channels()}
 
   Chat on the demo page:  {servers.web_url}
+  Staff console:          {servers.web_url}desk/  ({desk_login()})
   Chat over REST:   curl -s -X POST {servers.rasa_url}/webhooks/rest/webhook \\
                       -H 'Content-Type: application/json' -d '{{"sender": "test", "message": "Is bewegen schadelijk?"}}'
   HTTP API:         {servers.rasa_url}/conversations/<id>/tracker?token=<token>

@@ -8,6 +8,8 @@ alike, and `compose` turns a Decision into the texts and buttons the patient see
 The order is fixed and safe:
 1. a reported red flag or crisis, read from the whole message whatever NLU said;
 2. unusable input (empty, too long, not Dutch, no words);
+2a. the patient's own data: "verwijder mijn gegevens" (asked to confirm first), the answer to
+   that confirmation, or a question about what is kept;
 3. a choice the patient made by button (a FAQ entry, a topic, a location);
 4. a follow-up on the previous answer ("hoe vaak?", "welke dan?", "wat is daar het nummer?");
 5. what NLU recognised: conversation, practice contact and administration, out of scope, a
@@ -30,6 +32,7 @@ from actions.knowledge import Answer, Knowledge
 from actions.leaflets.index import Hit, LeafletIndex
 from actions.leaflets.replies import topic_hints
 from actions.practice import PracticeConfig, find_locations, find_practice, find_specialists
+from actions.privacy import CONFIRM_DELETE_ANSWER_ID, DELETED_ANSWER_ID, requests
 from actions.redflags import Assessment, RedFlagDetector
 from actions.text import InputProblem, classify_input, fold, is_question
 
@@ -50,6 +53,11 @@ CONVERSATION = "conversation"
 SOURCE = "source"
 READ_MORE = "read_more"
 FOLLOWUP_DURATION = "followup_duration"
+# The patient's own data: what is kept, "verwijder mijn gegevens" and the answer to its confirmation.
+PRIVACY_INFO = "privacy_info"
+PRIVACY_CONFIRM = "privacy_confirm"
+PRIVACY_DELETE = "privacy_delete"
+PRIVACY_KEEP = "privacy_keep"
 FALLBACK = "fallback"
 NOT_COVERED = "not_covered"
 DESCRIBE = "describe"
@@ -235,6 +243,9 @@ def _with(decision: Decision, assessment: Assessment) -> Decision:
 def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, services: Services) -> Decision:
     knowledge = services.knowledge
     intent, confidence = intent_of(parse)
+    privacy = _privacy(words, intent, state)
+    if privacy is not None:
+        return privacy
     chosen = _chosen_by_button(parse, intent, services)
     if chosen is not None:
         return chosen
@@ -267,6 +278,21 @@ def _decide(words: str, payload: bool, parse: Mapping[str, Any], state: State, s
     if answer is not None and answer.kind == "medical" and (payload or confidence >= services.thresholds.topic):
         return _within_topic(words, answer, parse, confidence, services)
     return _unsure(words, parse, services)
+
+
+def _privacy(words: str, intent: Optional[str], state: State) -> Optional[Decision]:
+    """A request to delete the conversation, the answer to its confirmation, or a privacy question."""
+    if state.answer_id == CONFIRM_DELETE_ANSWER_ID:
+        confirmed = requests.answer_to_confirmation(words, intent)
+        if confirmed is True:
+            return Decision(PRIVACY_DELETE, DELETED_ANSWER_ID, "privacy", "deletion confirmed")
+        if confirmed is False:
+            return Decision(PRIVACY_KEEP, "privacy/kept", "privacy", "deletion declined")
+    if requests.asks_deletion(words):
+        return Decision(PRIVACY_CONFIRM, CONFIRM_DELETE_ANSWER_ID, "privacy", "asks to delete the conversation")
+    if requests.asks_about_privacy(words):
+        return Decision(PRIVACY_INFO, "privacy/info", "privacy", "asks what happens to their data")
+    return None
 
 
 # Intents that keep their own answer when a location is named (it names that location's number).

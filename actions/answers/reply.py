@@ -30,6 +30,13 @@ from actions.leaflets.replies import (
 from actions.safety import escalation_reply, yes_no_buttons
 
 # Topics offered as buttons when a message is not understood at all (what patients ask most).
+# The message that answers each privacy decision (data/knowledge/messages.yml).
+PRIVACY_MESSAGES = {
+    d.PRIVACY_INFO: "privacy_info",
+    d.PRIVACY_CONFIRM: "privacy_confirm_delete",
+    d.PRIVACY_DELETE: "privacy_deleted",
+    d.PRIVACY_KEEP: "privacy_kept",
+}
 POPULAR_TOPICS = ("movement_harmful", "pain_medication", "exercises", "imaging")
 MAX_OPTIONS = 3
 
@@ -111,6 +118,14 @@ def _compose(decision: Decision, services: Services, text: str, state: State) ->
         if index is None:
             return Reply(topic=LEAFLET_TOPIC, texts=[knowledge.message("leaflet_nothing_to_read")])
         return read_more_reply(knowledge, index, Position.decode(state.passage))
+    if kind in PRIVACY_MESSAGES:
+        buttons = []
+        if kind == d.PRIVACY_CONFIRM:
+            buttons = [
+                {"title": knowledge.message("privacy_button_delete"), "payload": "/affirm"},
+                {"title": knowledge.message("privacy_button_keep"), "payload": "/deny"},
+            ]
+        return Reply(topic="privacy", texts=[knowledge.message(PRIVACY_MESSAGES[kind])], buttons=buttons)
     if kind == d.FOLLOWUP_DURATION:
         return followup_duration_reply(knowledge, decision.topic)
     if kind == d.NOT_COVERED:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import List, Tuple
 
+from actions.privacy.redact import redact
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS disagreements (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,11 +38,11 @@ class ReviewStore:
             connection.execute(_SCHEMA)
 
     def add(self, conversation_id: str, message: str, tier: str | None, note: str) -> None:
-        """Stores one disagreement."""
+        """Stores one disagreement (the message redacted: no names, numbers or addresses)."""
         with sqlite3.connect(self.path, timeout=10) as connection:
             connection.execute(
                 "INSERT INTO disagreements (conversation_id, message, tier, note, created_at) VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, message, tier, note, time.time()),
+                (conversation_id, redact(message), tier, note, time.time()),
             )
 
     def latest(self, limit: int = 50) -> List[Tuple[str, str, str | None, str, float]]:
@@ -50,6 +52,18 @@ class ReviewStore:
                 "SELECT conversation_id, message, tier, note, created_at FROM disagreements ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
+
+    def delete_conversation(self, conversation_id: str) -> int:
+        """Deletes the disagreements of one conversation (the patient asked); returns how many."""
+        with sqlite3.connect(self.path, timeout=10) as connection:
+            return connection.execute(
+                "DELETE FROM disagreements WHERE conversation_id = ?", (conversation_id,)
+            ).rowcount
+
+    def delete_before(self, cutoff: float) -> int:
+        """Deletes the disagreements stored before `cutoff`, a UNIX time (retention); returns how many."""
+        with sqlite3.connect(self.path, timeout=10) as connection:
+            return connection.execute("DELETE FROM disagreements WHERE created_at < ?", (cutoff,)).rowcount
 
 
 def main() -> int:

@@ -1,0 +1,168 @@
+"""Rasa's SQL tracker store, storing only redacted patient texts and deleting a conversation on request.
+
+Use it in endpoints.yml with the same settings as Rasa's own SQL store:
+
+    tracker_store:
+      type: actions.privacy.tracker_store.PrivateTrackerStore
+      dialect: sqlite
+      db: ${BACKBOT_TRACKER_DB}
+
+Rasa constructs it as `PrivateTrackerStore(host=url, domain=..., event_broker=..., **settings)`. When
+the import fails, Rasa silently keeps the conversations in memory instead (unredacted, and lost on
+restart): the start-up script should call `check_importable()` first.
+
+What differs from `SQLTrackerStore`:
+- the `data` column (and anything sent to an event broker) holds the event with the patient's
+  words redacted (`redact_event`); the `intent_name`, `action_name` and `timestamp` columns are
+  those of the original event;
+- when the events being saved include `SlotSet("answer_id", DELETED_ANSWER_ID)` (the patient
+  confirmed "verwijder mijn gegevens"), every stored event of that conversation is deleted instead,
+  in the same transaction, and nothing is stored: the next message starts a fresh conversation;
+- `delete_conversation` and `purge_older_than` for the retention job and the staff console.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterable, List, Tuple, Type
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from actions.privacy import DELETED_ANSWER_ID
+from actions.privacy.redact import redact_event
+
+logger = logging.getLogger(__name__)
+
+# The `type:` of the tracker store in endpoints.yml.
+TYPE_PATH = "actions.privacy.tracker_store.PrivateTrackerStore"
+# The slot whose value DELETED_ANSWER_ID asks for the deletion of the conversation.
+ANSWER_ID_SLOT = "answer_id"
+
+
+def asks_deletion(events: Iterable[Event]) -> bool:
+    """Whether the events include the patient's confirmed request to delete the conversation."""
+    return any(
+        isinstance(event, SlotSet) and event.key == ANSWER_ID_SLOT and event.value == DELETED_ANSWER_ID
+        for event in events
+    )
+
+
+class PrivateTrackerStore(SQLTrackerStore):
+    """An SQL tracker store (SQLite or PostgreSQL) that keeps no personal details of the patient.
+
+    Takes the same arguments as `SQLTrackerStore` (dialect, host, port, db, username, password,
+    login_db, query, ...). Like Rasa's store, the SQL runs synchronously inside the async methods.
+    """
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores the tracker's new events redacted, or deletes the conversation when the patient asked."""
+        await self.stream_events(tracker)
+
+        with self.session_scope() as session:
+            events = list(self._additional_events(session, tracker))
+            if asks_deletion(events):
+                self._delete_events(session, tracker.sender_id)
+                session.commit()
+                logger.info("Conversation %s deleted at the patient's request", tracker.sender_id)
+                return
+
+            for event in events:
+                data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
+                # noinspection PyArgumentList
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=json.dumps(redact_event(data)),
+                    )
+                )
+            session.commit()
+
+        logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: str) -> None:
+        """Publishes the new events to the event broker, redacted like the stored ones."""
+        for event in new_events:
+            event_broker.publish({"sender_id": sender_id, **redact_event(event.as_dict())})
+
+    def _delete_events(self, session: Any, sender_id: str) -> int:
+        """Deletes every stored event of one conversation within the session's transaction."""
+        return (
+            session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete(synchronize_session=False)
+        )
+
+    def delete_conversation(self, sender_id: str) -> int:
+        """Deletes every stored event of one conversation (all its sessions); returns how many."""
+        with self.session_scope() as session:
+            deleted = self._delete_events(session, sender_id)
+            session.commit()
+        if deleted:
+            logger.info("Conversation %s deleted (%d events)", sender_id, deleted)
+        return deleted
+
+    def purge_older_than(self, cutoff_timestamp: float) -> Tuple[int, int]:
+        """Deletes the conversations whose newest event is older than the cutoff (a UNIX time).
+
+        A conversation that started before the cutoff but has an event since is kept whole.
+
+        Returns:
+            The number of conversations and of events deleted.
+        """
+        table = self.SQLEvent
+        stale = (
+            sa.select(table.sender_id)
+            .group_by(table.sender_id)
+            .having(sa.func.max(table.timestamp) < cutoff_timestamp)
+            .correlate(None)  # a sub-query of its own table, never tied to the outer DELETE
+        )
+        with self.session_scope() as session:
+            conversations = session.execute(sa.select(sa.func.count()).select_from(stale.subquery())).scalar() or 0
+            events = (
+                session.query(table)
+                .filter(table.sender_id.in_(stale.scalar_subquery()))
+                .delete(synchronize_session=False)
+            )
+            session.commit()
+        return int(conversations), int(events)
+
+    def conversation_count(self) -> int:
+        """The number of stored conversations."""
+        with self.session_scope() as session:
+            return int(session.query(sa.func.count(sa.distinct(self.SQLEvent.sender_id))).scalar() or 0)
+
+
+def check_importable(type_path: str = TYPE_PATH) -> Type[TrackerStore]:
+    """Imports the tracker store class named in endpoints.yml, as Rasa will.
+
+    Rasa falls back to an in-memory store (unredacted, lost on restart) when the import fails,
+    with only a warning; the start-up script calls this first (from the project folder) to stop
+    with a clear error instead.
+
+    Raises:
+        RuntimeError: The class cannot be imported or is not a tracker store.
+    """
+    from rasa.shared.exceptions import RasaException
+    from rasa.shared.utils.common import class_from_module_path
+
+    try:
+        found = class_from_module_path(type_path)
+    except RasaException as error:  # the name is not a class
+        raise RuntimeError(f"'{type_path}' is not a tracker store class.") from error
+    except (ImportError, AttributeError) as error:
+        raise RuntimeError(
+            f"The tracker store '{type_path}' cannot be imported ({type(error).__name__}: {error}); "
+            "Rasa would keep the conversations in memory instead. Start Rasa from the project folder."
+        ) from error
+    if not (isinstance(found, type) and issubclass(found, TrackerStore)):
+        raise RuntimeError(f"'{type_path}' is not a tracker store class.")
+    return found

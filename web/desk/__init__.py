@@ -1,0 +1,1 @@
+"""The practice desk: staff pages on the conversations (insight, handoffs)."""
