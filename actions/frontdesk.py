@@ -38,6 +38,31 @@ def parse_with_rasa(question: str, rasa_url: str = RASA_URL, timeout_s: float = 
         return None
 
 
+# What each kind of decision means, for the staff's question box.
+KIND_LABELS = {
+    "red_flag": "Doorverwijzing: rode vlag",
+    "input": "Bericht niet bruikbaar",
+    "faq": "FAQ-antwoord",
+    "topic": "Antwoord op het onderwerp",
+    "passage": "Stuk uit een folder",
+    "clarify": "Wedervraag: welke vraag bedoelt u?",
+    "out_of_scope": "Buiten het onderwerp",
+    "admin": "Praktijkzaken",
+    "contact": "Contactgegevens",
+    "conversation": "Gesprek (groet, bedankje ...)",
+    "source": "Bron van het vorige antwoord",
+    "read_more": "Verder lezen",
+    "followup_duration": "Vervolgvraag: hoe lang",
+    "fallback": "Niet begrepen: vraagt het anders te stellen",
+    "not_covered": "Staat niet in de folders",
+    "describe": "Aanbod van de korte veiligheidscheck",
+    "privacy_info": "Uitleg over privacy",
+    "privacy_confirm": "Vraagt bevestiging om gegevens te verwijderen",
+    "privacy_delete": "Verwijdert het gesprek",
+    "privacy_keep": "Verwijdert niets",
+}
+
+
 def _passage_info(hit: Hit) -> Dict[str, Any]:
     """A passage as the front desk sees it: file, title, heading, text, scores."""
     return {
@@ -95,6 +120,14 @@ def lookup(question: str, parsed: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         result["sources"] = list(decision.entry.sources)
     elif decision.answer is not None and decision.kind == TOPIC:
         result["sources"] = list(decision.answer.sources)
+    knowledge = services.knowledge
+    result["kind_label"] = KIND_LABELS.get(decision.kind, decision.kind)
+    topic_answer = knowledge.answers.get(reply.topic or "")
+    result["topic_label"] = topic_answer.label if topic_answer is not None and topic_answer.label else reply.topic
+    result["source_titles"] = [
+        f"{knowledge.sources[s].title} ({knowledge.sources[s].publisher})" if s in knowledge.sources else s
+        for s in result.get("sources", [])
+    ]
     if decision.hit is not None:
         result["source"] = _passage_info(decision.hit)
         if decision.answer is not None:

@@ -183,6 +183,54 @@ TABLE: List[Row] = [
         make_parse("request_human", 0.85),
         State(), d.CONVERSATION, "human_handoff",
     ),
+    (
+        "a request to delete the conversation: first the question for confirmation",
+        "kunnen jullie al mijn gegevens verwijderen?",
+        make_parse("request_human", 0.6),
+        State(), d.PRIVACY_CONFIRM, "privacy/confirm_delete",
+    ),
+    (
+        "the yes button after the question for confirmation: delete",
+        "/affirm",
+        make_parse("affirm", 1.0),
+        State(topic="privacy", answer_id="privacy/confirm_delete"), d.PRIVACY_DELETE, "privacy/deleted",
+    ),
+    (
+        "a typed yes after the question for confirmation: delete",
+        "ja graag",
+        make_parse("affirm", 0.8),
+        State(topic="privacy", answer_id="privacy/confirm_delete"), d.PRIVACY_DELETE, "privacy/deleted",
+    ),
+    (
+        "no after the question for confirmation: nothing is deleted",
+        "nee, bewaar het maar",
+        make_parse("deny", 0.9),
+        State(topic="privacy", answer_id="privacy/confirm_delete"), d.PRIVACY_KEEP, "privacy/kept",
+    ),
+    (
+        "a yes without the question for confirmation deletes nothing",
+        "ja",
+        make_parse("affirm", 0.9),
+        State(topic="exercises", answer_id="exercises"), d.CONVERSATION, "acknowledge",
+    ),
+    (
+        "another question while the confirmation waits: answered, nothing deleted",
+        "hoe vaak moet ik die oefeningen doen",
+        make_parse("ask_exercises", 0.92, selector=sel(("ask_exercises/exercises_how_often", 0.8))),
+        State(topic="privacy", answer_id="privacy/confirm_delete"), d.FAQ, "exercises_how_often",
+    ),
+    (
+        "a red flag goes before a request to delete",
+        "verwijder mijn gegevens, ik kan sinds gisteren niet meer plassen",
+        make_parse("request_human", 0.6),
+        State(), d.RED_FLAG, "red_flag/emergency",
+    ),
+    (
+        "what happens to my data: a short explanation",
+        "wat doen jullie met mijn gegevens?",
+        make_parse("ask_practice_admin", 0.5),
+        State(), d.PRIVACY_INFO, "privacy/info",
+    ),
 ]  # fmt: skip
 
 

@@ -142,3 +142,10 @@ async def test_a_specific_thing_only_a_leaflet_explains_beats_a_general_topic_an
 def test_front_desk_names_the_topic_a_specific_passage_replaced():
     result = lookup("wat is de ziekte van Scheuermann?", {"intent": {"name": "ask_what_is_lbp", "confidence": 0.9}})
     assert (result["kind"], result["instead_of"]) == ("passage", "what_is_lbp")
+
+
+def test_front_desk_lookup_names_kind_topic_and_sources_in_words():
+    result = lookup("is bewegen schadelijk?", {"intent": {"name": "ask_movement_harmful", "confidence": 0.95}})
+    assert result["kind"] in ("topic", "faq") and result["kind_label"] in ("Antwoord op het onderwerp", "FAQ-antwoord")
+    assert result["topic_label"] and result["topic_label"] != "movement_harmful"
+    assert result["source_titles"] and all("(" in title for title in result["source_titles"]), result["source_titles"]

@@ -17,6 +17,7 @@ _DELETE = r"(verwijder\w*|wis\b|wissen|wist\b|vernietig\w*|delete\w*|haal\w*\b.{
 _WHAT = r"(gegevens|data|gesprek\w*|chat\w*|bericht\w*|geschiedenis|persoonsgegevens|info\w*|alles wat ik\b)"
 _REQUEST = re.compile(
     rf"\b{_DELETE}\b.{{0,40}}\b{_WHAT}|\b{_WHAT}.{{0,40}}\b{_DELETE}|\bvergeet (mij|me|alles)\b|\bvergetelheid\b"
+    rf"|\bhaal\w*\b.{{0,20}}\b{_WHAT}.{{0,10}}\bweg\b"
 )
 _YES = re.compile(
     r"^(ja|jawel|jazeker|zeker|graag|ja graag|ok|oke|okay|prima|doe maar|ja verwijder\w*.*|verwijder\w*.*)$"
@@ -25,9 +26,11 @@ _NO = re.compile(r"^(nee|neen|nee hoor|nee dank\w*|niet|liever niet|toch niet|ne
 
 # Questions about what happens to their data ("wat doen jullie met mijn gegevens?", "AVG").
 _ABOUT = re.compile(
-    r"\b(privacy|avg|gdpr|persoonsgegevens)\b|\b(mijn|uw|jullie|de) (gegevens|data|chats?|gesprekk?e?n?)\b.{0,40}"
-    r"\b(bewaar\w*|opgeslagen|opslaan|gedaan|doen|lezen|leest|zien|delen|gedeeld)\b|\b(bewaar\w*|lees\w*|slaan?)\b.{0,30}"
-    r"\b(mijn|deze|dit) (gegevens|gesprek|chat|berichten)\b"
+    r"\b(privacy|avg|gdpr|persoonsgegevens)\b"
+    r"|\b(mijn|uw|jullie|de|deze|dit) (gegevens|data|chats?|gesprekk?e?n?|berichten)\b.{0,40}"
+    r"\b(bewaar\w*|opgeslagen|opslaan|gedaan|lezen|leest|gelezen|zien|delen|gedeeld)\b"
+    r"|\b(doen|gebeurt|bewaar\w*|lees\w*|leest|slaan?|delen)\b.{0,30}"
+    r"\b(mijn|uw|deze|dit|de) (gegevens|data|gesprek|chat|berichten)\b"
 )
 
 YES_INTENTS = ("affirm",)
