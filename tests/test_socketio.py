@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
+from socketio import packet as socketio_packet
 
 pytestmark = pytest.mark.server
 
@@ -48,7 +49,14 @@ class Widget:
                 return texts
 
     async def close(self) -> None:
-        await self.client.disconnect()
+        """Leaves as a closing tab does: without waiting out the pending long-poll (saves ~30 s a test)."""
+        for namespace in self.client.namespaces:
+            await self.client._send_packet(self.client.packet_class(socketio_packet.DISCONNECT, namespace=namespace))
+        await self.client.eio.disconnect(abort=True)
+        task = getattr(self.client.eio, "read_loop_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def user_turns(live, session_id: str) -> List[str]:
