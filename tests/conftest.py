@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from rasa_sdk import Tracker
@@ -210,3 +211,44 @@ def live(tmp_path_factory, fake_apis):
     )
     with servers:
         yield servers
+
+
+# --- A throwaway PostgreSQL database (the tracker store in production), for the privacy and insight tests.
+POSTGRES = {
+    "host": os.environ.get("BACKBOT_TEST_PG_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("BACKBOT_TEST_PG_PORT", "5432")),
+    "user": os.environ.get("BACKBOT_TEST_PG_USER", "postgres"),
+}
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The name of a new, empty database on the PostgreSQL server (127.0.0.1:5432), dropped afterwards.
+
+    When the server is not reachable the test says so and skips; under CI (CI=true) it fails.
+    """
+    import secrets
+
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **POSTGRES)
+    except psycopg2.OperationalError as error:
+        reason = f"PostgreSQL not reachable on {POSTGRES['host']}:{POSTGRES['port']} as {POSTGRES['user']}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {reason}")
+        pytest.skip(reason)
+    admin.autocommit = True
+    name = f"backbot_test_{secrets.token_hex(6)}"
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()

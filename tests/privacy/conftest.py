@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Iterator
 
@@ -11,9 +9,9 @@ import pytest
 from rasa.shared.core.domain import Domain
 
 from actions.privacy.tracker_store import PrivateTrackerStore
+from tests.conftest import POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
 
 
 @pytest.fixture(autouse=True)
@@ -41,45 +39,21 @@ def sqlite_store(tmp_path: Path, domain: Domain) -> Iterator[PrivateTrackerStore
     store.engine.dispose()
 
 
-def _admin_connection():
-    """An autocommit connection to the server's `postgres` database; skips (fails under CI) when unreachable."""
-    import psycopg2
-
-    try:
-        connection = psycopg2.connect(connect_timeout=3, **POSTGRES)
-    except psycopg2.OperationalError as error:
-        reason = f"PostgreSQL not reachable on {POSTGRES['host']}:{POSTGRES['port']} as {POSTGRES['user']}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    connection.autocommit = True
-    return connection
-
-
 @pytest.fixture
-def postgres_store(domain: Domain) -> Iterator[PrivateTrackerStore]:
-    """The private tracker store on a throwaway PostgreSQL database, dropped afterwards."""
-    name = f"backbot_test_{secrets.token_hex(6)}"
-    admin = _admin_connection()
+def postgres_store(domain: Domain, postgres_database: str) -> Iterator[PrivateTrackerStore]:
+    """The private tracker store on a throwaway PostgreSQL database (tests/conftest.py), dropped afterwards."""
+    store = PrivateTrackerStore(
+        domain=domain,
+        dialect="postgresql",
+        host=POSTGRES["host"],
+        port=POSTGRES["port"],
+        db=postgres_database,
+        username=POSTGRES["user"],
+    )
     try:
-        with admin.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        store = PrivateTrackerStore(
-            domain=domain,
-            dialect="postgresql",
-            host=POSTGRES["host"],
-            port=POSTGRES["port"],
-            db=name,
-            username=POSTGRES["user"],
-        )
-        try:
-            yield store
-        finally:
-            store.engine.dispose()
+        yield store
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        store.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
