@@ -78,6 +78,8 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "privacy_button_keep": frozenset(),
     "privacy_deleted": frozenset(),
     "privacy_kept": frozenset(),
+    # A staff member's reply from the front-desk console.
+    "staff_reply": frozenset({"text"}),
     "suggestions_intro": frozenset(),
     "suggestion_other": frozenset(),
     "input_empty": frozenset(),

@@ -97,7 +97,8 @@ def test_the_front_desk_answers_an_escalation_end_to_end(live, browser):  # noqa
     desk.click("form.reply button")
     desk.wait_for_selector("#transcript li.staff")
     assert "de assistent wacht" in desk.inner_text("#status")
-    assert "Wij bellen u binnen 5 minuten" in patient.answer_after(before)
+    reply = patient.answer_after(before)
+    assert "medewerker" in reply.lower() and "Wij bellen u binnen 5 minuten" in reply, reply
     shot(patient.page, "06-staff-reply-in-patient-widget")
     shot(desk, "07-replied")
 

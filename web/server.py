@@ -152,13 +152,14 @@ def build_app(settings: server_settings.ServerSettings, desk: Optional[object] =
 
 def desk_services(settings: server_settings.ServerSettings, desk_settings: server_settings.DeskSettings):
     """The console's services for the running assistant: accounts, Rasa's API, handoffs, tracker store."""
-    from actions.config import get_handoff_service  # noqa: PLC0415
+    from actions.config import get_handoff_service, get_knowledge  # noqa: PLC0415
     from web.desk.accounts import Accounts  # noqa: PLC0415
     from web.desk.app import DeskServices, action_server_ask  # noqa: PLC0415
     from web.desk.conversations import RasaApi  # noqa: PLC0415
 
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     engine_cache: Dict[str, object] = {}
+    knowledge = get_knowledge()
 
     def tracker_engine():
         if "engine" not in engine_cache:
@@ -179,6 +180,7 @@ def desk_services(settings: server_settings.ServerSettings, desk_settings: serve
         ask=action_server_ask(f"http://{host}:{settings.actions_port}", settings.action_token),
         tracker_engine=tracker_engine,
         delete_conversation=delete_conversation,
+        staff_message=lambda text: knowledge.message("staff_reply", text=text),
         extra={"settings": desk_settings},
     )
 

@@ -46,6 +46,8 @@ class DeskServices:
     tracker_engine: Callable[[], Any] = lambda: None  # SQLAlchemy engine of the tracker store
     delete_conversation: Optional[Callable[[str], Any]] = None
     labels: Optional[Any] = None
+    # How a staff reply reads for the patient (messages.yml `staff_reply`): says a person writes.
+    staff_message: Callable[[str], str] = lambda text: text
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -233,7 +235,10 @@ def desk_blueprint(services: DeskServices, limiter: Limiter, login_limit: str) -
             flash(f"Het bericht is te lang (meer dan {conv.MAX_REPLY_CHARS} tekens).", "error")
         else:
             try:
-                services.rasa.add_events(conversation_id, conv.staff_reply_events(text, current_user.name), send=True)
+                message = services.staff_message(text)
+                services.rasa.add_events(
+                    conversation_id, conv.staff_reply_events(message, current_user.name), send=True
+                )
                 audit("reply", conversation_id, f"{len(text)} characters")
                 flash("Uw bericht is verstuurd. De assistent wacht tot u het gesprek teruggeeft.", "info")
             except conv.RasaUnavailable as error:
