@@ -289,3 +289,36 @@ def test_the_console_sends_a_strict_content_security_policy(desk):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "HttpOnly" in login(desk["client"]).headers.get("Set-Cookie", "")
+
+
+def test_the_queue_shows_when_a_patient_waits_for_staff(desk):
+    desk["handoffs"].add(new_handoff("c1", "human", None, "ik wil iemand spreken"))
+    tracker = web_tracker("c1", "ik wil iemand spreken")
+    tracker["paused"] = True
+    tracker["events"].append({"event": "bot", "text": "Ik bel u zo.", "metadata": {"staff": "balie"}})
+    desk["rasa"].trackers["c1"] = tracker
+    client = desk["client"]
+    login(client, "balie")
+    (item,) = client.get("/desk/api/queue").get_json()["items"]
+    assert item["paused"] and not item["waiting"]
+    tracker["events"].append({"event": "user", "text": "ok, wanneer?", "input_channel": "socketio"})
+    (item,) = client.get("/desk/api/queue").get_json()["items"]
+    assert item["waiting"]
+    assert "patiënt wacht op u" in client.get("/desk/").get_data(as_text=True)
+
+
+def test_only_an_admin_deletes_a_conversation_and_it_is_audited(desk, tmp_path):
+    deleted = []
+    desk["app"].extensions["desk_services"].delete_conversation = lambda cid: deleted.append(cid) or {"events": 3}
+    desk["rasa"].trackers["c1"] = web_tracker("c1", "hallo")
+    client = desk["client"]
+    login(client, "balie")
+    token = csrf(client, "/desk/conversations/c1")
+    assert client.post("/desk/conversations/c1/delete", data={"csrf_token": token}).status_code == 403
+    assert deleted == []
+    client.post("/desk/logout", data={"csrf_token": token})
+    login(client, "beheer")
+    token = csrf(client, "/desk/conversations/c1")
+    assert client.post("/desk/conversations/c1/delete", data={"csrf_token": token}).status_code == 302
+    assert deleted == ["c1"]
+    assert desk["accounts"].audit_log()[0]["action"] == "delete_conversation"

@@ -166,7 +166,8 @@ class QueueItem:
     handoffs: int
     channel_label: str = "onbekend"
     paused: bool = False
-    last_patient_at: float = 0.0
+    # The patient wrote after the last message from staff (or the assistant): an answer is due.
+    waiting: bool = False
 
     def as_json(self) -> Dict[str, Any]:
         """For the console's automatic refresh."""
@@ -182,6 +183,7 @@ class QueueItem:
             "handoffs": self.handoffs,
             "channel": self.channel_label,
             "paused": self.paused,
+            "waiting": self.waiting,
         }
 
 
@@ -231,7 +233,18 @@ def build_queue(
                 channel = channel_of(tracker)
                 item.channel_label = CHANNEL_LABELS.get(channel or "", channel or "onbekend")
                 item.paused = bool(tracker.get("paused"))
+                item.waiting = item.paused and patient_waiting(tracker)
     return result
+
+
+def patient_waiting(tracker: Dict[str, Any]) -> bool:
+    """True when the patient's latest message came after the latest message to them."""
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "bot":
+            return False
+    return False
 
 
 def staff_reply_events(text: str, by: str) -> List[Dict[str, Any]]:

@@ -29,8 +29,8 @@
     tier.appendChild(label);
     if (item.paused) {
       var badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = "medewerker";
+      badge.className = item.waiting ? "badge waiting" : "badge";
+      badge.textContent = item.waiting ? "patiënt wacht op u" : "medewerker";
       tier.appendChild(document.createTextNode(" "));
       tier.appendChild(badge);
     }
