@@ -81,8 +81,9 @@ evaluate: train ## Acceptable answers per set (blind, follow-ups), held-out NLU,
 	$(PY) scripts/evaluate_retrieval.py --nlu
 	$(PY) scripts/evaluate_retrieval.py
 
-bench: train ## Latency, throughput, start time, memory, training time, red-flag detectors and leaflet search time
+bench: train ## Latency, throughput, start time, memory, training time, red-flag detectors, leaflet search, redaction and insight
 	$(PY) scripts/bench_retrieval.py
+	$(PY) scripts/bench_privacy.py
 	$(PY) scripts/bench.py
 
 handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)
