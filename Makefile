@@ -74,12 +74,13 @@ test: validate train ## Run every test: pytest (logic, actions, leaflets, channe
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --out results/stories \
 		--fail-on-prediction-errors --no-plot
 
-evaluate: train ## Acceptable answers per set (blind, follow-ups), held-out NLU, red flags, leaflet retrieval
+evaluate: train ## Acceptable answers per set (blind, follow-ups), held-out NLU, red flags, leaflet retrieval, redaction (blind)
 	$(PY) scripts/evaluate_answers.py
 	$(PY) scripts/evaluate.py
 	$(PY) scripts/evaluate_red_flags.py
 	$(PY) scripts/evaluate_retrieval.py --nlu
 	$(PY) scripts/evaluate_retrieval.py
+	$(PY) scripts/evaluate_redaction.py
 
 bench: train ## Latency, throughput, start time, memory, training time, red-flag detectors, leaflet search, redaction and insight
 	$(PY) scripts/bench_retrieval.py
