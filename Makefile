@@ -21,7 +21,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train ingest ask run shell test evaluate bench handoffs review purge desk-user lint clean lock
+.PHONY: help install check validate train ingest ask run prod shell test evaluate bench handoffs review purge desk-user lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ ask: $(INSTALLED) ## What would the assistant answer? make ask Q="helpt een rugb
 run: train ## Start the action server, the Rasa server (channels, HTTP API with token) and the demo page on :8080
 	@$(PY) -m actions.leaflets.cli ingest --if-changed
 	@$(PY) scripts/servers.py run
+
+prod: train ## Production profile: N Rasa instances + action servers behind nginx, PostgreSQL, Redis, supervisord
+	@$(PY) -m actions.leaflets.cli ingest --if-changed
+	@$(PY) scripts/prod.py run
 
 shell: train ## Chat with the assistant in this terminal
 	@$(PY) -m actions.leaflets.cli ingest --if-changed

@@ -172,3 +172,67 @@ def load_desk(environ: Optional[Mapping[str, str]] = None, run_dir: Path = RUN_D
         retention_at=at,
         endpoints=endpoints if endpoints.is_absolute() else ROOT / endpoints,
     )
+
+
+@dataclass(frozen=True)
+class ProductionSettings:
+    """The production profile (`make prod`, scripts/prod.py), also read in this one module.
+
+    BACKBOT_PROD_INSTANCES        Rasa instances and action servers (default 2)
+    BACKBOT_PROD_PORT             nginx, the one public port (default 8000)
+    BACKBOT_PROD_RASA_PORT        first Rasa instance's port; the next ones count up (default 5010)
+    BACKBOT_PROD_ACTIONS_PORT     first action server's port (default 5060)
+    BACKBOT_PROD_ACTIONS_LB_PORT  nginx's local port in front of the action servers (default 5059)
+    BACKBOT_PROD_WEB_PORT         the web server behind nginx (default 8090)
+    BACKBOT_PROD_PUBLIC_URL       how browsers reach nginx (default http://localhost:<port>)
+    BACKBOT_DB_HOST / _PORT / _NAME / _USER / _PASSWORD   PostgreSQL (127.0.0.1 / 5432 / backbot /
+                                  postgres / empty)
+    BACKBOT_REDIS_HOST / _PORT / _DB / _PREFIX            Redis lock store (127.0.0.1 / 6379 / 1 / backbot)
+    """
+
+    instances: int
+    port: int
+    rasa_ports: List[int]
+    actions_ports: List[int]
+    actions_lb_port: int
+    web_port: int
+    public_url: str
+    database: Mapping[str, str]
+    redis: Mapping[str, str]
+
+
+def load_production(environ: Optional[Mapping[str, str]] = None) -> ProductionSettings:
+    """The production profile's settings from the environment."""
+    env = os.environ if environ is None else environ
+    text = env.get("BACKBOT_PROD_INSTANCES", "").strip() or "2"
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise SystemExit(f"BACKBOT_PROD_INSTANCES={text!r}: give a number of instances from 1 to 16")
+    instances = int(text)
+    port = _port(env, "BACKBOT_PROD_PORT", 8000)
+    first_rasa = _port(env, "BACKBOT_PROD_RASA_PORT", 5010)
+    first_actions = _port(env, "BACKBOT_PROD_ACTIONS_PORT", 5060)
+    prefix = env.get("BACKBOT_REDIS_PREFIX", "").strip() or "backbot"
+    if not prefix.isalnum():
+        raise SystemExit(f"BACKBOT_REDIS_PREFIX={prefix!r}: letters and digits only (Rasa's lock store)")
+    return ProductionSettings(
+        instances=instances,
+        port=port,
+        rasa_ports=[first_rasa + i for i in range(instances)],
+        actions_ports=[first_actions + i for i in range(instances)],
+        actions_lb_port=_port(env, "BACKBOT_PROD_ACTIONS_LB_PORT", 5059),
+        web_port=_port(env, "BACKBOT_PROD_WEB_PORT", 8090),
+        public_url=(env.get("BACKBOT_PROD_PUBLIC_URL", "").strip() or f"http://localhost:{port}").rstrip("/"),
+        database={
+            "BACKBOT_DB_HOST": env.get("BACKBOT_DB_HOST", "").strip() or "127.0.0.1",
+            "BACKBOT_DB_PORT": str(_port(env, "BACKBOT_DB_PORT", 5432)),
+            "BACKBOT_DB_NAME": env.get("BACKBOT_DB_NAME", "").strip() or "backbot",
+            "BACKBOT_DB_USER": env.get("BACKBOT_DB_USER", "").strip() or "postgres",
+            "BACKBOT_DB_PASSWORD": env.get("BACKBOT_DB_PASSWORD", ""),
+        },
+        redis={
+            "BACKBOT_REDIS_HOST": env.get("BACKBOT_REDIS_HOST", "").strip() or "127.0.0.1",
+            "BACKBOT_REDIS_PORT": str(_port(env, "BACKBOT_REDIS_PORT", 6379)),
+            "BACKBOT_REDIS_DB": env.get("BACKBOT_REDIS_DB", "").strip() or "1",
+            "BACKBOT_REDIS_PREFIX": prefix,
+        },
+    )

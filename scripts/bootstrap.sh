@@ -88,4 +88,21 @@ if ! command -v chromium >/dev/null 2>&1 && [ "${BACKBOT_SKIP_BROWSER_INSTALL:-0
     fi
 fi
 
+# The production profile (`make prod`, tests/test_prod.py) puts Debian's nginx in front of the instances.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "${BACKBOT_SKIP_NGINX_INSTALL:-0}" != "1" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> Installing nginx for the production profile (apt)"
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null 2>&1; then
+            apt-get update -q >/dev/null 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null 2>&1 ||
+                echo "    could not install nginx: the production tests will be skipped (CI: failed)" >&2
+        fi
+        # Debian starts the packaged site where it can; the profile runs its own nginx.
+        (command -v service >/dev/null 2>&1 && service nginx stop >/dev/null 2>&1) || true
+    else
+        echo "    nginx not found and not installable here (needs root and apt): make prod and its tests" >&2
+        echo "    need it. Debian/Ubuntu: sudo apt-get install nginx-light" >&2
+    fi
+fi
+
 touch "$STAMP"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -221,9 +222,9 @@ POSTGRES = {
 }
 
 
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
-    """The name of a new, empty database on the PostgreSQL server (127.0.0.1:5432), dropped afterwards.
+@contextlib.contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server (127.0.0.1:5432), dropped afterwards.
 
     When the server is not reachable the test says so and skips; under CI (CI=true) it fails.
     """
@@ -252,3 +253,10 @@ def postgres_database() -> Iterator[str]:
             )
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The name of a throwaway PostgreSQL database for one test."""
+    with throwaway_database() as name:
+        yield name

@@ -1,0 +1,257 @@
+"""The production profile: N Rasa instances and action servers behind nginx, under supervisord.
+
+    python scripts/prod.py run      (`make prod`)
+
+Conversations live in PostgreSQL (the redacting tracker store of endpoints.production.yml),
+each conversation is locked in Redis while one instance handles a message, and nginx spreads
+the requests: REST, channel webhooks and the HTTP API to the least busy instance, socket.io
+sticky per client address, and the actions to the least busy action server. supervisord
+restarts any process that dies. Settings: channels/settings.py (`load_production`); tokens as
+for `make run`. Configuration and logs are written to run/prod/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from servers import MODEL, VENV_BIN, _credentials, check_importable, tracker_store_type  # noqa: E402
+
+from channels import settings as server_settings  # noqa: E402
+
+ENDPOINTS = ROOT / "endpoints.production.yml"
+DEPLOY = ROOT / "deploy"
+START_TIMEOUT_S = 240
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (make install puts it there as root); SystemExit with what to do when missing."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if not found:
+        raise SystemExit("nginx is not installed: `sudo apt-get install nginx-light` (Debian/Ubuntu)")
+    return found
+
+
+@dataclass
+class Production:
+    """The production profile's processes, their configuration and how to reach them."""
+
+    settings: server_settings.ProductionSettings
+    run_dir: Path = ROOT / "run" / "prod"
+    token: str = ""
+    action_token: str = ""
+    credentials: Optional[Path] = None
+    extra_env: Dict[str, str] = field(default_factory=dict)
+    process: Optional[subprocess.Popen] = None
+
+    @classmethod
+    def from_environment(cls) -> Production:
+        """The profile as `make prod` starts it (tokens as for `make run`)."""
+        config = server_settings.load()
+        return cls(server_settings.load_production(), token=config.rasa_token, action_token=config.action_token)
+
+    @property
+    def url(self) -> str:
+        """Nginx on this machine."""
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def env(self) -> Dict[str, str]:
+        """The environment of every process (supervisord passes it on)."""
+        s = self.settings
+        env = dict(os.environ)
+        env.update(s.database)
+        env.update(s.redis)
+        env.update(
+            {
+                "BACKBOT_ENDPOINTS": str(ENDPOINTS),
+                "BACKBOT_ACTION_URL": f"http://127.0.0.1:{s.actions_lb_port}/webhook",
+                "BACKBOT_ACTION_TOKEN": self.action_token,
+                "RASA_TOKEN": self.token,
+                "BACKBOT_HOST": "127.0.0.1",
+                # The web server reaches Rasa's API and the front-desk endpoint through nginx.
+                "BACKBOT_RASA_PORT": str(s.port),
+                "BACKBOT_ACTIONS_PORT": str(s.actions_lb_port),
+                "BACKBOT_WEB_PORT": str(s.web_port),
+                "BACKBOT_WEB_ORIGINS": s.public_url,
+                "BACKBOT_CHAT_URL": s.public_url,
+                "BACKBOT_HANDOFF_DB": str(self.run_dir / "handoffs.db"),
+                "BACKBOT_REVIEW_DB": str(self.run_dir / "red_flag_review.db"),
+                "BACKBOT_DESK_DB": str(self.run_dir / "desk.db"),
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONWARNINGS": "ignore",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "RASA_TELEMETRY_ENABLED": "false",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def render(self) -> None:
+        """Writes nginx.conf and supervisord.conf into the run folder."""
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+
+        s = self.settings
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        values = {
+            "run_dir": self.run_dir,
+            "root": ROOT,
+            "host": "127.0.0.1" if os.environ.get("BACKBOT_HOST", "127.0.0.1") == "127.0.0.1" else "0.0.0.0",
+            "port": s.port,
+            "rasa_ports": s.rasa_ports,
+            "actions_ports": s.actions_ports,
+            "actions_lb_port": s.actions_lb_port,
+            "web_port": s.web_port,
+            "python": sys.executable,
+            "rasa": VENV_BIN / "rasa",
+            "model": MODEL,
+            "endpoints": ENDPOINTS,
+            "credentials": self.credentials or _credentials(),
+            "origins": s.public_url,
+            "nginx": nginx_binary(),
+        }
+        templates = Environment(loader=FileSystemLoader(DEPLOY), undefined=StrictUndefined, keep_trailing_newline=True)
+        for name in ("nginx.conf", "supervisord.conf"):
+            text = templates.get_template(f"{name}.j2").render(**values)
+            (self.run_dir / name).write_text(text, encoding="utf-8")
+
+    def start(self) -> Production:
+        """Renders the configuration, starts supervisord and waits until everything answers."""
+        if not MODEL.exists():
+            raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
+        check_importable(tracker_store_type(ENDPOINTS))
+        self.render()
+        log = open(self.run_dir / "supervisord.out", "w", encoding="utf-8")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "supervisord"), "-c", str(self.run_dir / "supervisord.conf")],
+            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def health_urls(self) -> Dict[str, str]:
+        """What must answer 200 before the profile is ready."""
+        s = self.settings
+        urls = {"nginx": f"{self.url}/healthz", "web": f"{self.url}/health"}
+        urls.update({f"rasa-{i + 1}": f"http://127.0.0.1:{port}/" for i, port in enumerate(s.rasa_ports)})
+        urls.update({f"actions-{i + 1}": f"http://127.0.0.1:{port}/health" for i, port in enumerate(s.actions_ports)})
+        return urls
+
+    def wait_ready(self, timeout_s: float = START_TIMEOUT_S, names: Optional[List[str]] = None) -> None:
+        """Waits until every (or every named) process answers; raises with the status when not."""
+        urls = self.health_urls()
+        pending = list(names or urls)
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"supervisord stopped:\n{self.log_tail('supervisord.out')}")
+            for name in list(pending):
+                try:
+                    with urllib.request.urlopen(urls[name], timeout=2) as response:
+                        if response.status == 200:
+                            pending.remove(name)
+                except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{pending} not ready after {timeout_s:.0f} s:\n{self.ctl('status')}")
+            if pending:
+                time.sleep(0.5)
+
+    def ctl(self, *args: str) -> str:
+        """Supervisorctl with this profile's socket."""
+        result = subprocess.run(
+            [str(VENV_BIN / "supervisorctl"), "-c", str(self.run_dir / "supervisord.conf"), *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        return result.stdout + result.stderr
+
+    def pid(self, name: str) -> int:
+        """The process id of a program (0 when it does not run)."""
+        text = self.ctl("pid", name).strip()
+        return int(text) if text.isdigit() else 0
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        """The last lines of a log in the run folder."""
+        path = self.run_dir / name
+        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stops every process gracefully (SIGTERM to supervisord, which stops its programs)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process = None
+
+    def __enter__(self) -> Production:
+        return self if self.process else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run() -> int:
+    """`make prod`: starts the profile, prints where everything is, runs until Ctrl-C."""
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    production = Production.from_environment()
+    s = production.settings
+    print(f"==> Starting {s.instances} Rasa instances and action servers, the web server and nginx "
+          f"under supervisord (logs in {production.run_dir}) ...", flush=True)  # fmt: skip
+    began = time.monotonic()
+    with production:
+        db, redis = s.database, s.redis
+        database = f"{db['BACKBOT_DB_USER']}@{db['BACKBOT_DB_HOST']}:{db['BACKBOT_DB_PORT']}/{db['BACKBOT_DB_NAME']}"
+        locks = f"{redis['BACKBOT_REDIS_HOST']}:{redis['BACKBOT_REDIS_PORT']} db {redis['BACKBOT_REDIS_DB']}"
+        print(
+            f"""
+The back-pain assistant runs in the production profile (ready in {time.monotonic() - began:.1f} s).
+  Demo page and chat:  {s.public_url}/        Staff console: {s.public_url}/desk/
+  REST:                {s.public_url}/webhooks/rest/webhook
+  Rasa instances:      {", ".join(f"127.0.0.1:{p}" for p in s.rasa_ports)} (least busy first; socket.io sticky)
+  Action servers:      {", ".join(f"127.0.0.1:{p}" for p in s.actions_ports)} behind 127.0.0.1:{s.actions_lb_port}
+  Conversations:       PostgreSQL {database}
+  Locks:               Redis {locks}
+  Health:              {s.public_url}/healthz (nginx), /health (web), each instance's / and /health
+  Processes:           .venv/bin/supervisorctl -c {production.run_dir}/supervisord.conf status
+Press Ctrl-C to stop (every process finishes its requests first).""",
+            flush=True,
+        )
+        try:
+            while production.process and production.process.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping ...", flush=True)
+    return 0
+
+
+def main() -> int:
+    """Entry point: `run`."""
+    if len(sys.argv) != 2 or sys.argv[1] != "run":
+        print(__doc__)
+        return 2
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
