@@ -41,8 +41,9 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory) -> Iterator:
-    from channels.settings import load_production
     from prod import Production
+
+    from channels.settings import load_production
 
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         reason = "nginx is not installed (Debian/Ubuntu: apt-get install nginx-light; `make install` does it as root)"
