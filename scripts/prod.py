@@ -127,11 +127,42 @@ class Production:
             text = templates.get_template(f"{name}.j2").render(**values)
             (self.run_dir / name).write_text(text, encoding="utf-8")
 
+    def ensure_database(self) -> None:
+        """Creates the PostgreSQL database when it does not exist; SystemExit when the server cannot be reached.
+
+        Rasa does not create it, and when it cannot reach it, it keeps conversations in each
+        instance's memory (its FailSafeTrackerStore) with only an error in the log.
+        """
+        import psycopg2  # noqa: PLC0415
+
+        db = self.settings.database
+        name = db["BACKBOT_DB_NAME"]
+        try:
+            connection = psycopg2.connect(
+                host=db["BACKBOT_DB_HOST"], port=int(db["BACKBOT_DB_PORT"]), user=db["BACKBOT_DB_USER"],
+                password=db["BACKBOT_DB_PASSWORD"] or None, dbname="postgres", connect_timeout=5,
+            )  # fmt: skip
+        except psycopg2.OperationalError as error:
+            raise SystemExit(
+                f"PostgreSQL is not reachable at {db['BACKBOT_DB_HOST']}:{db['BACKBOT_DB_PORT']} "
+                f"as {db['BACKBOT_DB_USER']} (BACKBOT_DB_*): {str(error).strip()}"
+            ) from None
+        connection.autocommit = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE DATABASE "{name}"')
+                    print(f"==> Created the PostgreSQL database {name}", flush=True)
+        finally:
+            connection.close()
+
     def start(self) -> Production:
         """Renders the configuration, starts supervisord and waits until everything answers."""
         if not MODEL.exists():
             raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
         check_importable(tracker_store_type(ENDPOINTS))
+        self.ensure_database()
         self.render()
         log = open(self.run_dir / "supervisord.out", "w", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(

@@ -152,6 +152,22 @@ def test_a_killed_action_server_is_restarted_and_answers_go_on(production):
         assert tracker_user_texts(production, sender) == expected(2), sender
 
 
+def test_conversations_are_in_postgresql_not_in_memory(production):
+    import psycopg2
+
+    from .conftest import POSTGRES
+
+    sender = f"pg-{secrets.token_hex(3)}"
+    asyncio.run(converse(production.url, [sender], turns=1))
+    db = production.settings.database
+    with psycopg2.connect(dbname=db["BACKBOT_DB_NAME"], connect_timeout=5, **POSTGRES) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (sender,))
+            assert cursor.fetchone()[0] == 1
+    for log in production.run_dir.glob("rasa-*.log"):
+        assert "InMemoryTrackerStore" not in log.read_text(encoding="utf-8", errors="replace"), log.name
+
+
 def test_health_and_the_staff_console_through_nginx(production):
     with urllib.request.urlopen(f"{production.url}/healthz", timeout=10) as response:
         assert response.status == 200
