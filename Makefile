@@ -21,7 +21,7 @@ export PYTHONWARNINGS := ignore
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install check validate train ingest ask run prod shell test evaluate bench handoffs review purge desk-user lint clean lock
+.PHONY: help install check validate train ingest ask run prod shell test evaluate bench loadtest handoffs review purge desk-user lint clean lock
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ bench: train ## Latency, throughput, start time, memory, training time, red-flag
 	$(PY) scripts/bench_retrieval.py
 	$(PY) scripts/bench_privacy.py
 	$(PY) scripts/bench.py
+
+loadtest: train ## 200 conversations x 10 turns at once over nginx, 1 and 2 instances: latency, msg/s, nothing lost
+	$(PY) scripts/loadtest.py
 
 handoffs: $(INSTALLED) ## List the conversations handed off to the front desk (newest first)
 	@$(PY) -m actions.handoff

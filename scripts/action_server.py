@@ -106,7 +106,8 @@ def main() -> int:
     )
     settings = server_settings.load()
     app = build_app(settings.action_token)
-    app.run(host=settings.host, port=args.port, workers=1, access_log=False)
+    backlog = int(os.environ.get("SANIC_BACKLOG", "100"))  # as Rasa reads it; the production profile raises it
+    app.run(host=settings.host, port=args.port, workers=1, access_log=False, backlog=backlog)
     return 0
 
 

@@ -94,6 +94,9 @@ class Production:
                 "PYTHONWARNINGS": "ignore",
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "RASA_TELEMETRY_ENABLED": "false",
+                # Rasa's and the action servers' listen queue (Sanic's default of 100 overflows
+                # with a few hundred patients at once: nginx then answers 502).
+                "SANIC_BACKLOG": os.environ.get("SANIC_BACKLOG", "1024"),
             }
         )
         env.update(self.extra_env)
