@@ -168,6 +168,29 @@ def test_conversations_are_in_postgresql_not_in_memory(production):
         assert "InMemoryTrackerStore" not in log.read_text(encoding="utf-8", errors="replace"), log.name
 
 
+def test_dropped_database_connections_lose_nothing(production):
+    """What the instances see when PostgreSQL restarts: every connection is cut."""
+    import psycopg2
+
+    from .conftest import POSTGRES
+
+    senders = [f"pgcut-{i}-{secrets.token_hex(3)}" for i in range(6)]
+    asyncio.run(converse(production.url, senders, turns=1))
+    name = production.settings.database["BACKBOT_DB_NAME"]
+    with psycopg2.connect(dbname="postgres", connect_timeout=5, **POSTGRES) as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (name,))
+        assert cursor.fetchone()[0] >= 1  # the instances' pooled connections were there, and are cut
+    statuses = asyncio.run(converse(production.url, senders, turns=2))
+    assert all(codes == [200, 200] for codes in statuses.values()), statuses
+    with psycopg2.connect(dbname=name, connect_timeout=5, **POSTGRES) as connection, connection.cursor() as cursor:
+        for sender in senders:
+            cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
+            texts = [json.loads(row[0])["text"] for row in cursor.fetchall()]
+            assert texts == expected(1) + expected(2), (sender, texts)
+    for log in production.run_dir.glob("rasa-*.log"):
+        assert "InMemoryTrackerStore" not in log.read_text(encoding="utf-8", errors="replace"), log.name
+
+
 def test_health_and_the_staff_console_through_nginx(production):
     with urllib.request.urlopen(f"{production.url}/healthz", timeout=10) as response:
         assert response.status == 200

@@ -28,8 +28,9 @@ import logging
 from typing import Any, Iterable, List, Tuple, Type
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -58,7 +59,19 @@ class PrivateTrackerStore(SQLTrackerStore):
 
     Takes the same arguments as `SQLTrackerStore` (dialect, host, port, db, username, password,
     login_db, query, ...). Like Rasa's store, the SQL runs synchronously inside the async methods.
+    On a database server (PostgreSQL) every pooled connection is checked before use, so that a
+    restarted server or a cut connection costs a reconnect, not a message: Rasa's own store would
+    fail the save and keep the conversation in the instance's memory instead.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Rasa's SQL store, with a connection pool that checks each connection before use (not SQLite)."""
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite":
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Stores the tracker's new events redacted, or deletes the conversation when the patient asked."""
