@@ -79,7 +79,7 @@ def test_the_front_desk_answers_an_escalation_end_to_end(live, browser):  # noqa
     row = desk.locator(f"#queue tr[data-id='{session}']")
     row.wait_for(timeout=TIMEOUT_MS)
     text = row.inner_text()
-    assert "website" in text and "plassen" in text, text
+    assert "Website" in text and "plassen" in text, text
     assert "06-12345678" not in text and "Jan de Vries" not in text, text
     assert re.search(r"112|Spoed|huisarts", text), text
     shot(desk, "04-escalation-in-queue")

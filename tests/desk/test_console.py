@@ -179,7 +179,8 @@ def test_the_queue_is_most_urgent_first_then_newest(desk):
     login(client, "balie")
     items = client.get("/desk/api/queue").get_json()["items"]
     assert [i["conversation_id"] for i in items] == ["emergency-new", "emergency-old", "same-day", "human-new"]
-    assert items[0]["channel"] == "website" and items[0]["tier_label"].startswith("112")
+    assert items[0]["channel"] == "Website" and items[0]["tier_label"] == "Direct 112"
+    assert items[-1]["tier_label"] == "Wil een medewerker spreken"
 
 
 def test_the_queue_still_shows_when_rasa_is_down(desk):
@@ -188,7 +189,7 @@ def test_the_queue_still_shows_when_rasa_is_down(desk):
     client = desk["client"]
     login(client, "balie")
     items = client.get("/desk/api/queue").get_json()["items"]
-    assert [i["conversation_id"] for i in items] == ["c1"] and items[0]["channel"] == "onbekend"
+    assert [i["conversation_id"] for i in items] == ["c1"] and items[0]["channel"] == "Onbekend"
 
 
 def test_the_flagged_text_is_stored_redacted(desk):

@@ -25,6 +25,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from actions.privacy.redact import redact
 from web.desk import conversations as conv
 from web.desk.accounts import ADMIN, ROLES, AccountError, Accounts
+from web.desk.labels import tier_label
 
 logger = logging.getLogger("backbot.desk")
 
@@ -210,7 +211,7 @@ def desk_blueprint(services: DeskServices, limiter: Limiter, login_limit: str) -
         view = conv.conversation(tracker) if tracker else None
         return render_template(
             "desk/conversation.html", conversation_id=conversation_id, view=view, handoffs=handoffs, error=error,
-            tier_labels=conv.TIER_LABELS, max_reply=conv.MAX_REPLY_CHARS,
+            tier_label=tier_label, max_reply=conv.MAX_REPLY_CHARS,
         )  # fmt: skip
 
     @desk.get("/api/conversations/<path:conversation_id>")

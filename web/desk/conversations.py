@@ -17,26 +17,12 @@ from urllib.parse import quote
 
 import requests
 
+from web.desk.labels import UNKNOWN_CHANNEL, channel_label, tier_label
+
 logger = logging.getLogger(__name__)
 
 # Most urgent first; a request for a person (no tier) last.
 TIER_ORDER = {"emergency_112": 0, "crisis": 1, "emergency": 2, "same_day": 3, "gp_soon": 4}
-TIER_LABELS = {
-    "emergency_112": "112 – direct gevaar",
-    "crisis": "Crisis (113 / 112)",
-    "emergency": "Spoed – huisarts nu",
-    "same_day": "Vandaag naar de huisarts",
-    "gp_soon": "Binnenkort naar de huisarts",
-    None: "Wil een medewerker spreken",
-}
-CHANNEL_LABELS = {
-    "socketio": "website",
-    "rest": "REST",
-    "telegram": "Telegram",
-    "whatsapp": "WhatsApp",
-    "twilio": "WhatsApp (Twilio)",
-    "cmdline": "terminal",
-}
 # Channels whose replies reach the patient when sent from the console.
 PUSH_CHANNELS = ("socketio", "telegram", "whatsapp", "twilio")
 MAX_REPLY_CHARS = 2000
@@ -145,7 +131,7 @@ def conversation(tracker: Dict[str, Any]) -> Conversation:
     return Conversation(
         conversation_id=tracker.get("sender_id", ""),
         channel=channel,
-        channel_label=CHANNEL_LABELS.get(channel or "", channel or "onbekend"),
+        channel_label=channel_label(channel),
         paused=bool(tracker.get("paused")),
         lines=transcript(tracker),
         can_push=channel in PUSH_CHANNELS,
@@ -164,7 +150,7 @@ class QueueItem:
     created_at: float
     flagged_text: str
     handoffs: int
-    channel_label: str = "onbekend"
+    channel_label: str = UNKNOWN_CHANNEL
     paused: bool = False
     # The patient wrote after the last message from staff (or the assistant): an answer is due.
     waiting: bool = False
@@ -204,7 +190,7 @@ def build_queue(
             items[row["conversation_id"]] = QueueItem(
                 conversation_id=row["conversation_id"],
                 tier=tier,
-                tier_label=TIER_LABELS.get(tier, tier or ""),
+                tier_label=tier_label(tier),
                 urgency=urgency,
                 reason=row.get("reason", ""),
                 created_at=float(row["created_at"]),
@@ -216,7 +202,7 @@ def build_queue(
         if urgency < item.urgency:
             item.tier, item.tier_label, item.urgency, item.reason = (
                 tier,
-                TIER_LABELS.get(tier, tier or ""),
+                tier_label(tier),
                 urgency,
                 row.get("reason", ""),
             )
@@ -231,7 +217,7 @@ def build_queue(
                 continue
             if tracker:
                 channel = channel_of(tracker)
-                item.channel_label = CHANNEL_LABELS.get(channel or "", channel or "onbekend")
+                item.channel_label = channel_label(channel)
                 item.paused = bool(tracker.get("paused"))
                 item.waiting = item.paused and patient_waiting(tracker)
     return result

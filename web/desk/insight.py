@@ -72,6 +72,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from actions.knowledge import CONVERSATION_TOPICS, RESERVED_IDS, SPEC_TOPICS
+from web.desk.labels import CHANNEL_LABELS, OTHER_TIER, TIER_LABELS, TIERS, UNKNOWN_CHANNEL, channel_label  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -128,28 +129,6 @@ PREFIX_KINDS: Mapping[str, str] = {
     "privacy/": PRIVACY,
 }
 
-# Escalation tiers, most urgent first, with what they mean for the practice.
-TIERS: Tuple[str, ...] = ("emergency_112", "emergency", "same_day", "gp_soon", "crisis")
-OTHER_TIER = "other"
-TIER_LABELS: Mapping[str, str] = {
-    "emergency_112": "Direct 112",
-    "emergency": "Direct naar de huisarts of huisartsenpost",
-    "same_day": "Vandaag naar de huisarts",
-    "gp_soon": "Binnenkort naar de huisarts",
-    "crisis": "Crisis (113 of 112)",
-    OTHER_TIER: "Overig",
-}
-
-# Rasa's channel names (channels/*.py `name()`) as the practice knows them.
-CHANNEL_LABELS: Mapping[str, str] = {
-    "socketio": "Website",
-    "whatsapp": "WhatsApp",
-    "twilio": "WhatsApp (via Twilio)",
-    "telegram": "Telegram",
-    "rest": "Koppeling (REST)",
-    "cmdline": "Testomgeving",
-}
-UNKNOWN_CHANNEL = "Onbekend"
 
 TOTAL_LABELS: Mapping[str, str] = {
     "conversations": "Gesprekken",
@@ -246,13 +225,6 @@ def escalation_tier(answer_id: str) -> str:
     """The tier of a `red_flag/<tier>` answer (`other` for a tier this module does not know)."""
     tier = answer_id.partition("/")[2]
     return tier if tier in TIERS else OTHER_TIER
-
-
-def channel_label(channel: Optional[str]) -> str:
-    """The Dutch display name of a Rasa input channel."""
-    if not channel:
-        return UNKNOWN_CHANNEL
-    return CHANNEL_LABELS.get(channel, channel)
 
 
 class DayCount(NamedTuple):
