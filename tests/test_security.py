@@ -167,6 +167,8 @@ def test_socketio_grants_cors_to_the_website_only_and_once(live):
 async def test_socketio_refuses_connections_from_other_websites(live, transport):
     import socketio
 
+    from .test_socketio import abort_client
+
     client = socketio.AsyncClient(reconnection=False)
     refused, accepted = asyncio.Event(), asyncio.Event()
     client.on("connect_error", lambda data=None: refused.set())
@@ -175,11 +177,7 @@ async def test_socketio_refuses_connections_from_other_websites(live, transport)
     await client.connect(live.rasa_url, headers={"Origin": EVIL_ORIGIN}, transports=[transport], wait=False)
     await asyncio.wait_for(refused.wait(), 10)
     assert not accepted.is_set() and not client.namespaces
-    await client.eio.disconnect(abort=True)
-    task = getattr(client.eio, "read_loop_task", None)
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await abort_client(client)
 
 
 def _outside_address() -> Optional[str]:

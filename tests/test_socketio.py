@@ -18,6 +18,20 @@ from socketio import packet as socketio_packet
 pytestmark = pytest.mark.server
 
 
+async def abort_client(client) -> None:
+    """Closes a socket.io client as a closing tab does: without waiting out the pending long-poll.
+
+    python-socketio's own disconnect waits for the long-poll to end (about 30 s a test).
+    """
+    for namespace in client.namespaces:
+        await client._send_packet(client.packet_class(socketio_packet.DISCONNECT, namespace=namespace))
+    await client.eio.disconnect(abort=True)
+    task = getattr(client.eio, "read_loop_task", None)
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 class Widget:
     """A socket.io client that behaves like the widget: session request, then messages."""
 
@@ -49,14 +63,8 @@ class Widget:
                 return texts
 
     async def close(self) -> None:
-        """Leaves as a closing tab does: without waiting out the pending long-poll (saves ~30 s a test)."""
-        for namespace in self.client.namespaces:
-            await self.client._send_packet(self.client.packet_class(socketio_packet.DISCONNECT, namespace=namespace))
-        await self.client.eio.disconnect(abort=True)
-        task = getattr(self.client.eio, "read_loop_task", None)
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        """Leaves as a closing tab does."""
+        await abort_client(self.client)
 
 
 def user_turns(live, session_id: str) -> List[str]:
