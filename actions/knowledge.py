@@ -80,6 +80,8 @@ MESSAGE_PLACEHOLDERS: Mapping[str, FrozenSet[str]] = {
     "privacy_kept": frozenset(),
     # A staff member's reply from the front-desk console.
     "staff_reply": frozenset({"text"}),
+    # Sent by the channels and the load balancer when a message cannot be handled now.
+    "service_unavailable": frozenset(),
     "suggestions_intro": frozenset(),
     "suggestion_other": frozenset(),
     "input_empty": frozenset(),

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.guard import handle
 
 MAX_SENDER_CHARS = 128
+# A message that could not be handled: 503 with the Dutch "probeer het zo nog eens" reply.
+RETRY_AFTER_SECONDS = 10
 # Longer than any real message; the assistant answers messages over 2,000 characters with a
 # Dutch request to shorten them, beyond this the request itself is refused (413).
 MAX_MESSAGE_CHARS = 50_000
@@ -51,3 +58,39 @@ class CheckedRestInput(RestInput):
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidUsage("'metadata' must be a JSON object")
         return metadata
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """GET / (health) and POST /webhook, answering as Rasa's REST channel does, except on failure.
+
+        When the message cannot be handled (e.g. the lock store is unreachable), Rasa's channel
+        answers 200 with no messages and logs the patient's text. Here the answer is 503 with a
+        Retry-After header and the Dutch "probeer het zo nog eens" reply as the one message, and
+        the log names the error only. Streaming (`?stream=true`) is not offered.
+        """
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                sender_id,
+                input_channel=self._extract_input_channel(request),
+                metadata=self.get_metadata(request),
+            )
+            if await handle(on_new_message, message):
+                return response.json(collector.messages)
+            answers = collector.messages[:-1]  # before the "probeer het zo nog eens" reply
+            if answers:
+                # Answered and stored; the error came afterwards (e.g. releasing the lock).
+                return response.json(answers)
+            return response.json(collector.messages, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+        return webhook

@@ -22,7 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / "run"
@@ -188,6 +188,8 @@ class ProductionSettings:
     BACKBOT_DB_HOST / _PORT / _NAME / _USER / _PASSWORD   PostgreSQL (127.0.0.1 / 5432 / backbot /
                                   postgres / empty)
     BACKBOT_REDIS_HOST / _PORT / _DB / _PREFIX            Redis lock store (127.0.0.1 / 6379 / 1 / backbot)
+    BACKBOT_ACTION_TIMEOUT        seconds an action may take before the patient gets the Dutch
+                                  "probeer het zo nog eens" reply instead (default 10)
     """
 
     instances: int
@@ -199,6 +201,7 @@ class ProductionSettings:
     public_url: str
     database: Mapping[str, str]
     redis: Mapping[str, str]
+    action_timeout_s: int = 10
 
 
 def load_production(environ: Optional[Mapping[str, str]] = None) -> ProductionSettings:
@@ -211,6 +214,9 @@ def load_production(environ: Optional[Mapping[str, str]] = None) -> ProductionSe
     port = _port(env, "BACKBOT_PROD_PORT", 8000)
     first_rasa = _port(env, "BACKBOT_PROD_RASA_PORT", 5010)
     first_actions = _port(env, "BACKBOT_PROD_ACTIONS_PORT", 5060)
+    timeout = env.get("BACKBOT_ACTION_TIMEOUT", "").strip() or "10"
+    if not timeout.isdigit() or not 1 <= int(timeout) <= 300:
+        raise SystemExit(f"BACKBOT_ACTION_TIMEOUT={timeout!r}: give a number of seconds from 1 to 300")
     prefix = env.get("BACKBOT_REDIS_PREFIX", "").strip() or "backbot"
     if not prefix.isalnum():
         raise SystemExit(f"BACKBOT_REDIS_PREFIX={prefix!r}: letters and digits only (Rasa's lock store)")
@@ -235,4 +241,45 @@ def load_production(environ: Optional[Mapping[str, str]] = None) -> ProductionSe
             "BACKBOT_REDIS_DB": env.get("BACKBOT_REDIS_DB", "").strip() or "1",
             "BACKBOT_REDIS_PREFIX": prefix,
         },
+        action_timeout_s=int(timeout),
     )
+
+
+def socketio_redis(environ: Optional[Mapping[str, str]] = None) -> Optional[Tuple[str, str]]:
+    """Redis for socket.io rooms shared by several Rasa instances: (URL, pub/sub channel), or None.
+
+    BACKBOT_SOCKETIO_REDIS_URL  e.g. redis://127.0.0.1:6379/1 (unset: each instance on its own,
+                                as `make run` needs); the channel is named after
+                                BACKBOT_REDIS_PREFIX, so several deployments can share a server.
+    """
+    env = os.environ if environ is None else environ
+    url = env.get("BACKBOT_SOCKETIO_REDIS_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SystemExit(f"BACKBOT_SOCKETIO_REDIS_URL={url!r}: give a redis:// URL")
+    prefix = env.get("BACKBOT_REDIS_PREFIX", "").strip() or "backbot"
+    return url, f"{prefix}-socketio"
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(environ: Optional[Mapping[str, str]] = None) -> str:
+    """How the servers write their log lines: BACKBOT_LOG_FORMAT, "text" (default) or "json".
+
+    "json" is one JSON object per line (actions/privacy/jsonlog.py), for a log collector; the Rasa
+    server then needs logging.json.yml instead of logging.yml. BACKBOT_PROCESS_NAME names the
+    process in each JSON line (e.g. "rasa-1"; `process_name`).
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("BACKBOT_LOG_FORMAT", "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise SystemExit(f"BACKBOT_LOG_FORMAT={value!r}: use text or json")
+    return value
+
+
+def process_name(default: str = "", environ: Optional[Mapping[str, str]] = None) -> str:
+    """The process's name in the JSON log lines: BACKBOT_PROCESS_NAME, else `default`."""
+    env = os.environ if environ is None else environ
+    return env.get("BACKBOT_PROCESS_NAME", "").strip() or default

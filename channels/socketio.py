@@ -7,24 +7,50 @@ checks what a browser sends: a session id must look like one the widget makes (e
 given), a message must be text of a sane length, and only the configured website origins may
 connect (`cors_allowed_origins`, checked on connect for WebSocket connections too, which CORS
 does not cover).
+
+With several Rasa instances (`make prod`), a widget stays connected to one instance, but a staff
+reply or a message sent through the HTTP API may be handled by another. With
+BACKBOT_SOCKETIO_REDIS_URL set, the instances share their socket.io rooms through Redis
+(python-socketio's AsyncRedisManager): a message for a session reaches the widget whichever
+instance sends it. While Redis cannot be reached, an instance still delivers to its own widgets.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+import socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from channels import choices
+from channels.guard import handle
 from channels.rest import MAX_MESSAGE_CHARS
-from channels.settings import parse_origins
+from channels.settings import parse_origins, socketio_redis
 
 logger = logging.getLogger(__name__)
+
+
+class SharedRoomsManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager; when Redis is unreachable it delivers on this instance only."""
+
+    async def _publish(self, data: Dict[str, Any]) -> Any:
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return await self.redis.publish(self.channel, self.json.dumps(data))
+        except Exception as error:  # noqa: BLE001 - any Redis failure: fall back to local delivery
+            self.connected = False
+            logger.warning("socket.io: Redis unreachable (%s); delivering on this instance only", type(error).__name__)
+            if data.get("method") == "emit":
+                await self._handle_emit(data)
+            return None
+
 
 # rasa-webchat makes 32 hex characters (uuid4().hex); accept other widgets' ids of that kind too.
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -66,8 +92,15 @@ class CheckedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's blueprint with the session and message handlers replaced (see the module doc)."""
+        on_new_message = functools.partial(handle, on_new_message)  # on failure: "probeer het zo nog eens"
         blueprint: SocketBlueprint = super().blueprint(on_new_message)
         sio = blueprint.ctx.sio
+        shared = socketio_redis()
+        if shared:
+            url, channel = shared
+            sio.manager = SharedRoomsManager(url, channel=channel)
+            sio.manager.set_server(sio)
+            sio.manager_initialized = False  # started with the first connection, in the server's loop
         # The CORS headers of socket.io's HTTP requests come from Rasa's `--cors` (Sanic-CORS, set
         # to the same origins); python-engineio must not add a second Access-Control-Allow-Origin,
         # so its own CORS handling stays off (Rasa's `[]`) and the origin is checked here on

@@ -39,6 +39,7 @@ from sanic.response import HTTPResponse
 from channels import choices
 from channels.common import SeenDeliveries
 from channels.formatting import split_text, to_plain, to_telegram_html
+from channels.guard import guarded
 from channels.texts import unsupported_message, with_numbered_choices
 
 logger = logging.getLogger(__name__)
@@ -391,6 +392,7 @@ class TelegramInput(RasaTelegramInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook; nothing is sent to Telegram until the server runs (see the module docstring)."""
+        on_new_message = guarded(on_new_message)  # a failure gets a Dutch "probeer het zo nog eens"
         telegram_webhook = Blueprint("telegram_webhook", __name__)
 
         @telegram_webhook.listener("after_server_start")

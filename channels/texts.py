@@ -17,3 +17,8 @@ def with_numbered_choices(text: str, buttons: Sequence[Dict[str, Any]]) -> str:
 def unsupported_message() -> str:
     """The reply to a photo, voice message, sticker or file."""
     return get_knowledge().message("channel_unsupported")
+
+
+def unavailable_message() -> str:
+    """The reply when a message cannot be handled now ("probeer het zo nog eens")."""
+    return get_knowledge().message("service_unavailable")

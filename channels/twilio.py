@@ -34,6 +34,7 @@ from twilio.rest import Client
 from channels.choices import resolve
 from channels.common import require_credentials
 from channels.formatting import split_text, to_whatsapp
+from channels.guard import guarded
 from channels.texts import unsupported_message, with_numbered_choices
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,7 @@ class SignedTwilioInput(TwilioInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's routes (GET / and POST /webhook), the webhook checking the signature first."""
+        on_new_message = guarded(on_new_message)  # a failure gets a Dutch "probeer het zo nog eens"
         twilio_webhook = Blueprint("twilio_webhook", __name__)
 
         @twilio_webhook.listener("after_server_stop")

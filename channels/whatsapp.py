@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from channels.choices import button_id, resolve
 from channels.common import SeenDeliveries, require_credentials
 from channels.formatting import split_text, to_whatsapp
+from channels.guard import guarded
 from channels.texts import unsupported_message, with_numbered_choices
 
 logger = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ class WhatsAppInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The webhook: GET for Meta's verification, POST for messages and statuses."""
+        on_new_message = guarded(on_new_message)  # a failure gets a Dutch "probeer het zo nog eens"
         whatsapp_webhook = Blueprint("whatsapp_webhook", __name__)
 
         @whatsapp_webhook.listener("after_server_stop")

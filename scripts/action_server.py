@@ -21,6 +21,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actions.privacy import logs  # noqa: E402
+from channels import settings as server_settings  # noqa: E402
+
+if __name__ == "__main__":
+    # Logging first (no names, numbers, addresses or message texts; text or JSON lines, see
+    # BACKBOT_LOG_FORMAT): importing Sanic turns its DeprecationWarnings on, and they become lines too.
+    logs.configure(server_settings.log_format(), process="actions")
+
 from actions.language import skip_tensorflow  # noqa: E402
 
 skip_tensorflow()  # the actions never use it; Rasa's own process still has it
@@ -31,7 +39,6 @@ from sanic.request import Request  # noqa: E402
 
 from actions import config, frontdesk  # noqa: E402
 from actions.datafile import DataFileError  # noqa: E402
-from channels import settings as server_settings  # noqa: E402
 
 logger = logging.getLogger("backbot.actions")
 
@@ -88,10 +95,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("BACKBOT_ACTIONS_PORT", "5055")))
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from actions.privacy import logs  # noqa: PLC0415
-
-    logs.install()  # no names, numbers or addresses in the log
     try:
         config.get_knowledge(), config.get_practice(), config.get_detector()
         index = config.get_leaflet_index()

@@ -12,6 +12,7 @@ for `make run`. Configuration and logs are written to run/prod/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -28,7 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from servers import MODEL, VENV_BIN, _credentials, check_importable, tracker_store_type  # noqa: E402
+from servers import (  # noqa: E402
+    MODEL,
+    VENV_BIN,
+    _credentials,
+    base_env,
+    check_importable,
+    logging_config,
+    tracker_store_type,
+)
 
 from channels import settings as server_settings  # noqa: E402
 
@@ -43,6 +52,23 @@ def nginx_binary() -> str:
     if not found:
         raise SystemExit("nginx is not installed: `sudo apt-get install nginx-light` (Debian/Ubuntu)")
     return found
+
+
+def unavailable_action_result() -> str:
+    """What nginx answers Rasa for an action when no action server can: the Dutch "try again" text only."""
+    from actions.knowledge import load_messages  # noqa: PLC0415
+
+    text = load_messages(ROOT / "data" / "knowledge" / "messages.yml")["service_unavailable"]
+    return json.dumps({"events": [], "responses": [{"text": text}]})
+
+
+def nginx_string(text: str) -> str:
+    r"""The text for a single-quoted nginx string whose characters arrive unchanged.
+
+    nginx reads `\\` as one backslash and `\'` as a quote, and replaces `$name` by a variable;
+    a JSON text can say `$` as `\u0024` instead.
+    """
+    return text.replace("$", "\\u0024").replace("\\", "\\\\").replace("'", "\\'")
 
 
 @dataclass
@@ -71,7 +97,7 @@ class Production:
     def env(self) -> Dict[str, str]:
         """The environment of every process (supervisord passes it on)."""
         s = self.settings
-        env = dict(os.environ)
+        env = base_env()
         env.update(s.database)
         env.update(s.redis)
         env.update(
@@ -90,9 +116,14 @@ class Production:
                 "BACKBOT_HANDOFF_DB": str(self.run_dir / "handoffs.db"),
                 "BACKBOT_REVIEW_DB": str(self.run_dir / "red_flag_review.db"),
                 "BACKBOT_DESK_DB": str(self.run_dir / "desk.db"),
-                "TF_CPP_MIN_LOG_LEVEL": "2",
-                "PYTHONWARNINGS": "ignore",
+                # The instances share their socket.io rooms: a staff reply reaches the widget
+                # whichever instance sends it.
+                "BACKBOT_SOCKETIO_REDIS_URL": "redis://{}:{}/{}".format(
+                    s.redis["BACKBOT_REDIS_HOST"], s.redis["BACKBOT_REDIS_PORT"], s.redis["BACKBOT_REDIS_DB"]
+                ),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                # One JSON object per line, for a log collector (BACKBOT_LOG_FORMAT=text to read by eye).
+                "BACKBOT_LOG_FORMAT": os.environ.get("BACKBOT_LOG_FORMAT", "json"),
                 "RASA_TELEMETRY_ENABLED": "false",
                 # Rasa's and the action servers' listen queue (Sanic's default of 100 overflows
                 # with a few hundred patients at once: nginx then answers 502).
@@ -100,6 +131,7 @@ class Production:
             }
         )
         env.update(self.extra_env)
+        server_settings.log_format(env)  # SystemExit on a wrong value, before anything starts
         return env
 
     def render(self) -> None:
@@ -121,9 +153,12 @@ class Production:
             "rasa": VENV_BIN / "rasa",
             "model": MODEL,
             "endpoints": ENDPOINTS,
+            "logging_config": logging_config(self.env()),
             "credentials": self.credentials or _credentials(),
             "origins": s.public_url,
             "nginx": nginx_binary(),
+            "action_timeout_s": s.action_timeout_s,
+            "unavailable_action_result": nginx_string(unavailable_action_result()),
         }
         templates = Environment(loader=FileSystemLoader(DEPLOY), undefined=StrictUndefined, keep_trailing_newline=True)
         for name in ("nginx.conf", "supervisord.conf"):
@@ -160,12 +195,27 @@ class Production:
         finally:
             connection.close()
 
+    def ensure_redis(self) -> None:
+        """SystemExit when the lock store's Redis cannot be reached (Rasa would start and then refuse every message)."""
+        import redis  # noqa: PLC0415
+
+        r = self.settings.redis
+        try:
+            redis.Redis(host=r["BACKBOT_REDIS_HOST"], port=int(r["BACKBOT_REDIS_PORT"]), db=int(r["BACKBOT_REDIS_DB"]),
+                        socket_connect_timeout=5, socket_timeout=5).ping()  # fmt: skip
+        except redis.exceptions.RedisError as error:
+            raise SystemExit(
+                f"Redis (the lock store) is not reachable at {r['BACKBOT_REDIS_HOST']}:{r['BACKBOT_REDIS_PORT']} "
+                f"(BACKBOT_REDIS_*): {error}"
+            ) from None
+
     def start(self) -> Production:
         """Renders the configuration, starts supervisord and waits until everything answers."""
         if not MODEL.exists():
             raise SystemExit(f"No trained model at {MODEL}: run `make train` first.")
         check_importable(tracker_store_type(ENDPOINTS))
         self.ensure_database()
+        self.ensure_redis()
         self.render()
         log = open(self.run_dir / "supervisord.out", "w", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(

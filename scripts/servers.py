@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,6 +65,22 @@ CHANNEL_NAMES = {
     "channels.whatsapp.WhatsAppInput": "WhatsApp (Cloud API)",
     "channels.twilio.SignedTwilioInput": "WhatsApp (Twilio)",
 }
+
+
+def base_env() -> Dict[str, str]:
+    """The environment of every server process, in `make run` and `make prod` alike."""
+    env = dict(os.environ)
+    # Rasa reads --logging-config-file before it puts the project on sys.path: without this it
+    # cannot import the redaction filter and ignores the whole file without a word.
+    env["PYTHONPATH"] = os.pathsep.join(part for part in (str(ROOT), env.get("PYTHONPATH", "")) if part)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
+
+
+def logging_config(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """Rasa's logging configuration for BACKBOT_LOG_FORMAT: logging.yml (text) or logging.json.yml."""
+    return ROOT / ("logging.json.yml" if server_settings.log_format(environ) == "json" else "logging.yml")
 
 
 @dataclass
@@ -137,7 +153,7 @@ class Servers:
         return f"http://{self._local_host}:{self.web_port}/"
 
     def _env(self) -> Dict[str, str]:
-        env = dict(os.environ)
+        env = base_env()
         env["BACKBOT_ACTION_URL"] = f"{self.actions_url}/webhook"
         env["BACKBOT_TRACKER_DB"] = str(self.tracker_db)
         env["BACKBOT_RASA_URL"] = self.rasa_url
@@ -154,8 +170,6 @@ class Servers:
         env.setdefault("BACKBOT_HANDOFF_DB", str(self.log_dir / "handoffs.db"))
         env.setdefault("BACKBOT_REVIEW_DB", str(self.log_dir / "red_flag_review.db"))
         env.setdefault("BACKBOT_DESK_DB", str(self.log_dir / "desk.db"))
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        env.setdefault("PYTHONWARNINGS", "ignore")
         return env
 
     def _spawn(self, name: str, args: List[str]) -> None:
@@ -189,7 +203,7 @@ class Servers:
             "--interface", self.host, "--port", str(self.rasa_port),
             "--endpoints", ENDPOINTS, "--credentials", str(self.credentials),
             "--enable-api", "--auth-token", self.token, "--cors", *self.web_origins,
-            "--logging-config-file", str(ROOT / "logging.yml"),
+            "--logging-config-file", str(logging_config()),
         ]  # fmt: skip
         self._spawn("rasa", args)
 

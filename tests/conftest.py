@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -260,3 +261,66 @@ def postgres_database() -> Iterator[str]:
     """The name of a throwaway PostgreSQL database for one test."""
     with throwaway_database() as name:
         yield name
+
+
+# --- The production profile (`make prod`) on throwaway PostgreSQL and Redis servers, for the
+# production, load and fault tests (one start per test session: it takes about half a minute).
+PROD_PORTS = {
+    "BACKBOT_PROD_PORT": "8400", "BACKBOT_PROD_RASA_PORT": "5410", "BACKBOT_PROD_ACTIONS_PORT": "5460",
+    "BACKBOT_PROD_ACTIONS_LB_PORT": "5459", "BACKBOT_PROD_WEB_PORT": "8490",
+}  # fmt: skip
+THROWAWAY_PG_PORT = 5499
+THROWAWAY_REDIS_PORT = 6399
+
+
+def _needed(reason: str) -> None:
+    """Skips with the reason, or fails under CI (CI=true), where every service must be there."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs this test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def production_services(tmp_path_factory) -> Iterator[Dict[str, Any]]:
+    """Throwaway PostgreSQL and Redis servers of the production tests' own (the fault tests restart them)."""
+    from .services import ThrowawayPostgres, ThrowawayRedis
+
+    folder = Path(tempfile.mkdtemp(prefix="backbot-services-"))
+    postgres = ThrowawayPostgres(folder / "postgres", THROWAWAY_PG_PORT)
+    redis = ThrowawayRedis(folder / "redis", THROWAWAY_REDIS_PORT)
+    for service in (postgres, redis):
+        if service.missing():
+            _needed(service.missing())
+    try:
+        yield {"postgres": postgres.start(), "redis": redis.start()}
+    finally:
+        postgres.remove()
+        redis.remove()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory, production_services) -> Iterator[Any]:
+    """Two Rasa instances and action servers behind nginx under supervisord, as `make prod` runs them."""
+    import secrets
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from prod import Production
+
+    from channels.settings import load_production
+
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
+        _needed("nginx is not installed (Debian/Ubuntu: apt-get install nginx-light; `make install` does it as root)")
+    settings = load_production({
+        **PROD_PORTS, "BACKBOT_PROD_INSTANCES": "2", "BACKBOT_ACTION_TIMEOUT": "4",
+        "BACKBOT_DB_PORT": str(THROWAWAY_PG_PORT), "BACKBOT_DB_NAME": "backbot_prod_test",
+        "BACKBOT_REDIS_PORT": str(THROWAWAY_REDIS_PORT), "BACKBOT_REDIS_PREFIX": f"test{secrets.token_hex(4)}",
+    })  # fmt: skip
+    profile = Production(
+        settings, run_dir=tmp_path_factory.mktemp("prod"), token=secrets.token_urlsafe(16),
+        action_token=secrets.token_urlsafe(16),
+    )  # fmt: skip
+    profile.services = production_services
+    with profile:
+        yield profile

@@ -14,19 +14,12 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
-import sys
 import time
 import urllib.request
-from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, List, Tuple
 
 import pytest
-
-from .conftest import ROOT, throwaway_database
-
-sys.path.insert(0, str(ROOT / "scripts"))
 
 pytestmark = pytest.mark.server
 
@@ -39,29 +32,13 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def production(tmp_path_factory) -> Iterator:
-    from prod import Production
+def connect(profile, dbname: str):
+    """A connection to the profile's PostgreSQL server."""
+    import psycopg2
 
-    from channels.settings import load_production
-
-    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
-        reason = "nginx is not installed (Debian/Ubuntu: apt-get install nginx-light; `make install` does it as root)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs the production test: {reason}")
-        pytest.skip(reason)
-    with throwaway_database() as database:
-        settings = load_production({
-            "BACKBOT_PROD_INSTANCES": "2", "BACKBOT_PROD_PORT": "8400", "BACKBOT_PROD_RASA_PORT": "5410",
-            "BACKBOT_PROD_ACTIONS_PORT": "5460", "BACKBOT_PROD_ACTIONS_LB_PORT": "5459",
-            "BACKBOT_PROD_WEB_PORT": "8490", "BACKBOT_DB_NAME": database,
-            "BACKBOT_REDIS_PREFIX": f"test{secrets.token_hex(4)}",
-        })  # fmt: skip
-        run_dir = tmp_path_factory.mktemp("prod")
-        profile = Production(settings, run_dir=run_dir, token=secrets.token_urlsafe(16),
-                             action_token=secrets.token_urlsafe(16))  # fmt: skip
-        with profile:
-            yield profile
+    db = profile.settings.database
+    return psycopg2.connect(host=db["BACKBOT_DB_HOST"], port=int(db["BACKBOT_DB_PORT"]), user=db["BACKBOT_DB_USER"],
+                            dbname=dbname, connect_timeout=5)  # fmt: skip
 
 
 def tracker_user_texts(profile, sender: str) -> List[str]:
@@ -153,14 +130,9 @@ def test_a_killed_action_server_is_restarted_and_answers_go_on(production):
 
 
 def test_conversations_are_in_postgresql_not_in_memory(production):
-    import psycopg2
-
-    from .conftest import POSTGRES
-
     sender = f"pg-{secrets.token_hex(3)}"
     asyncio.run(converse(production.url, [sender], turns=1))
-    db = production.settings.database
-    with psycopg2.connect(dbname=db["BACKBOT_DB_NAME"], connect_timeout=5, **POSTGRES) as connection:
+    with connect(production, production.settings.database["BACKBOT_DB_NAME"]) as connection:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (sender,))
             assert cursor.fetchone()[0] == 1
@@ -170,19 +142,15 @@ def test_conversations_are_in_postgresql_not_in_memory(production):
 
 def test_dropped_database_connections_lose_nothing(production):
     """What the instances see when PostgreSQL restarts: every connection is cut."""
-    import psycopg2
-
-    from .conftest import POSTGRES
-
     senders = [f"pgcut-{i}-{secrets.token_hex(3)}" for i in range(6)]
     asyncio.run(converse(production.url, senders, turns=1))
     name = production.settings.database["BACKBOT_DB_NAME"]
-    with psycopg2.connect(dbname="postgres", connect_timeout=5, **POSTGRES) as admin, admin.cursor() as cursor:
+    with connect(production, "postgres") as admin, admin.cursor() as cursor:
         cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (name,))
         assert cursor.fetchone()[0] >= 1  # the instances' pooled connections were there, and are cut
     statuses = asyncio.run(converse(production.url, senders, turns=2))
     assert all(codes == [200, 200] for codes in statuses.values()), statuses
-    with psycopg2.connect(dbname=name, connect_timeout=5, **POSTGRES) as connection, connection.cursor() as cursor:
+    with connect(production, name) as connection, connection.cursor() as cursor:
         for sender in senders:
             cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
             texts = [json.loads(row[0])["text"] for row in cursor.fetchall()]
@@ -198,3 +166,206 @@ def test_health_and_the_staff_console_through_nginx(production):
         assert "Inloggen" in response.read().decode("utf-8")
     status = production.ctl("status")
     assert status.count("RUNNING") == 6, status
+
+
+# --- Faults. The profile runs on throwaway PostgreSQL and Redis servers (tests/services.py) that
+# these tests restart and stop; the action timeout is BACKBOT_ACTION_TIMEOUT (PROD_ACTION_TIMEOUT s).
+def unavailable_text() -> str:
+    from actions.knowledge import load_messages
+
+    from .conftest import KNOWLEDGE_DIR
+
+    return load_messages(KNOWLEDGE_DIR / "messages.yml")["service_unavailable"]
+
+
+async def ask_many(url: str, questions: Dict[str, str]) -> Dict[str, Tuple[int, List[str], float]]:
+    """Sends one message per sender, all at once: the status, the reply texts and the seconds taken."""
+    import aiohttp
+
+    async def one(session, sender: str, text: str) -> Tuple[int, List[str], float]:
+        began = time.monotonic()
+        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as response:
+            answer = await response.json(content_type=None)
+            texts = [message.get("text", "") for message in answer] if isinstance(answer, list) else []
+            return response.status, texts, time.monotonic() - began
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        results = await asyncio.gather(*(one(session, sender, text) for sender, text in questions.items()))
+    return dict(zip(questions, results, strict=False))
+
+
+def signal_all(profile, prefix: str, sig: int) -> List[int]:
+    """Sends a signal to every program whose name starts with the prefix; their process ids."""
+    pids = [profile.pid(f"{prefix}-{i + 1}") for i in range(profile.settings.instances)]
+    for pid in pids:
+        os.kill(pid, sig)
+    return pids
+
+
+def test_killed_action_servers_the_patient_is_asked_to_try_again_and_the_conversation_goes_on(production):
+    sender = f"actkill-{secrets.token_hex(3)}"
+    first = asyncio.run(ask_many(production.url, {sender: expected(1)[0]}))[sender]
+    assert first[0] == 200 and first[1] and unavailable_text() not in first[1]
+    # Both action servers hang, the patient's next message reaches one of them, then both die.
+    old = signal_all(production, "actions", signal.SIGSTOP)
+    try:
+        task = ask_many(production.url, {sender: expected(2)[1]})
+        loop = asyncio.new_event_loop()
+        pending = loop.create_task(task)
+        loop.run_until_complete(asyncio.sleep(1.0))
+    finally:
+        for pid in old:
+            os.kill(pid, signal.SIGKILL)
+    status, texts, _ = loop.run_until_complete(pending)[sender]
+    loop.close()
+    assert status == 200 and texts == [unavailable_text()], texts
+    # supervisord starts them again, and the same conversation goes on with real answers.
+    production.wait_ready(timeout_s=90, names=[f"actions-{i + 1}" for i in range(production.settings.instances)])
+    assert all(production.pid(f"actions-{i + 1}") not in (0, *old) for i in range(production.settings.instances))
+    status, texts, _ = asyncio.run(ask_many(production.url, {sender: expected(3)[2]}))[sender]
+    assert status == 200 and texts and unavailable_text() not in texts, texts
+    assert tracker_user_texts(production, sender) == expected(3)
+
+
+def test_a_hanging_action_server_is_given_up_after_the_timeout_without_a_pile_up(production):
+    senders = {f"slow-{i}-{secrets.token_hex(3)}": QUESTIONS[i % len(QUESTIONS)] for i in range(20)}
+    stopped = signal_all(production, "actions", signal.SIGSTOP)
+    try:
+        results = asyncio.run(ask_many(production.url, senders))
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    timeout = production.settings.action_timeout_s
+    for sender, (status, texts, seconds) in results.items():
+        assert status == 200 and texts == [unavailable_text()], (sender, texts)
+        # Twenty patients at once wait one timeout, not twenty in a row.
+        assert seconds < timeout + 5, (sender, seconds)
+    # Once the action servers answer again, so does the assistant, at once.
+    again = asyncio.run(ask_many(production.url, {sender: f"{text} (2)" for sender, text in senders.items()}))
+    for sender, (status, texts, seconds) in again.items():
+        assert status == 200 and texts and unavailable_text() not in texts, (sender, texts)
+        assert seconds < 10, (sender, seconds)
+    for sender, text in senders.items():
+        assert tracker_user_texts(production, sender) == [text, f"{text} (2)"]
+
+
+def test_a_postgresql_restart_loses_no_message(production):
+    postgres = production.services["postgres"]
+    senders = [f"pgrestart-{i}-{secrets.token_hex(3)}" for i in range(8)]
+
+    async def scenario() -> Dict[str, List[int]]:
+        talking = asyncio.ensure_future(converse(production.url, senders, turns=6))
+        await asyncio.sleep(1.5)
+        began = time.monotonic()
+        await asyncio.to_thread(postgres.restart)
+        print(f"PostgreSQL restarted in {time.monotonic() - began:.1f} s")
+        return await talking
+
+    statuses = asyncio.run(scenario())
+    assert all(codes == [200] * 6 for codes in statuses.values()), statuses
+    name = production.settings.database["BACKBOT_DB_NAME"]
+    with connect(production, name) as connection, connection.cursor() as cursor:
+        for sender in senders:
+            cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
+            assert [json.loads(row[0])["text"] for row in cursor.fetchall()] == expected(6), sender
+    for log in production.run_dir.glob("rasa-*.log"):
+        assert "InMemoryTrackerStore" not in log.read_text(encoding="utf-8", errors="replace"), log.name
+
+
+def test_without_redis_messages_are_refused_clearly_and_nothing_is_stored(production):
+    redis = production.services["redis"]
+    sender = f"redis-{secrets.token_hex(3)}"
+    asyncio.run(converse(production.url, [sender], turns=1))
+    redis.stop()
+    try:
+        status, texts, seconds = asyncio.run(ask_many(production.url, {sender: "mag ik fietsen?"}))[sender]
+    finally:
+        redis.start()
+    # A clear error: 503 with the Dutch reply, and an operator's log line naming the lock store.
+    assert status == 503 and texts == [unavailable_text()], (status, texts)
+    assert seconds < 15
+    logs = "".join(p.read_text(encoding="utf-8", errors="replace") for p in production.run_dir.glob("rasa-*.log"))
+    assert f"A message of conversation {sender} was not handled (LockError" in logs
+    assert "mag ik fietsen" not in logs
+    # Nothing of the refused message was stored; with Redis back the conversation goes on.
+    assert tracker_user_texts(production, sender) == expected(1)
+    status, texts, _ = asyncio.run(ask_many(production.url, {sender: expected(2)[1]}))[sender]
+    assert status == 200 and texts and unavailable_text() not in texts
+    assert tracker_user_texts(production, sender) == expected(2)
+
+
+def test_a_stopped_rasa_instance_finishes_the_messages_in_flight(production):
+    """SIGTERM (what supervisord sends on stop) while messages wait for their answer: each is answered and stored."""
+    port = production.settings.rasa_ports[0]
+    senders = {f"graceful-{i}-{secrets.token_hex(3)}": QUESTIONS[i % len(QUESTIONS)] for i in range(6)}
+    stopped = signal_all(production, "actions", signal.SIGSTOP)
+    old = production.pid("rasa-1")
+    try:
+        loop = asyncio.new_event_loop()
+        pending = loop.create_task(ask_many(f"http://127.0.0.1:{port}", senders))  # straight to rasa-1
+        loop.run_until_complete(asyncio.sleep(1.0))  # the messages wait inside rasa-1 for their actions
+        os.kill(old, signal.SIGTERM)
+        loop.run_until_complete(asyncio.sleep(1.0))
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    results = loop.run_until_complete(pending)
+    loop.close()
+    for sender, (status, texts, _) in results.items():
+        assert status == 200 and texts and unavailable_text() not in texts, (sender, status, texts)
+    production.wait_ready(timeout_s=120, names=["rasa-1"])  # supervisord started it again
+    assert production.pid("rasa-1") not in (0, old)
+    for sender, text in senders.items():
+        assert tracker_user_texts(production, sender) == [text]
+
+
+def test_no_patient_text_in_any_log(production):
+    texts = [question.split("?")[0] for question in QUESTIONS] + ["mag ik fietsen"]
+    for log in production.run_dir.glob("*.log"):
+        content = log.read_text(encoding="utf-8", errors="replace")
+        assert not [text for text in texts if text in content], log.name
+
+
+def test_a_staff_reply_reaches_the_widget_whichever_instance_sends_it(production):
+    """The widget stays on one instance; messages sent through either instance's HTTP API reach it (Redis rooms)."""
+    from types import SimpleNamespace
+
+    from .test_socketio import Widget
+
+    session_id = secrets.token_hex(16)
+    site = SimpleNamespace(chat_url=production.url, web_origins=[production.settings.public_url])
+    widget = Widget(site, session_id)
+
+    async def scenario() -> List[str]:
+        import aiohttp
+
+        await widget.open("polling")
+        try:
+            assert await widget.say(QUESTIONS[0])
+            async with aiohttp.ClientSession() as session:
+                for number, port in enumerate(production.settings.rasa_ports, start=1):
+                    event = {"event": "bot", "text": f"Bericht van een medewerker via instantie {number}"}
+                    url = f"http://127.0.0.1:{port}/conversations/{session_id}/tracker/events"
+                    params = {"token": production.token, "output_channel": "latest", "execute_side_effects": "true"}
+                    async with session.post(url, params=params, json=[event]) as response:
+                        assert response.status == 200, await response.text()
+            received = []
+            while len(received) < len(production.settings.rasa_ports):
+                received.append((await asyncio.wait_for(widget.replies.get(), 10)).get("text", ""))
+            return received
+        finally:
+            await widget.close()
+
+    received = asyncio.run(scenario())
+    assert sorted(received) == [f"Bericht van een medewerker via instantie {n}" for n in (1, 2)], received
+
+
+def test_every_process_logs_json_lines_with_its_name(production):
+    names = set()
+    for log in production.run_dir.glob("*-[0-9].log"):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                assert {"time", "level", "logger", "message", "process"} <= set(record), line
+                names.add(record["process"])
+    assert {"rasa-1", "rasa-2", "actions-1", "actions-2"} <= names, names

@@ -232,8 +232,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logs.install()
+    logs.configure(server_settings.log_format(), process="web")  # redacted; text or JSON lines
     settings = server_settings.load()
     desk_settings = server_settings.load_desk()
     try:

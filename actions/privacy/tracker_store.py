@@ -23,9 +23,11 @@ What differs from `SQLTrackerStore`:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from typing import Any, Iterable, List, Tuple, Type
+import time
+from typing import Any, Awaitable, Callable, Iterable, List, Optional, Tuple, Type, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -44,6 +46,14 @@ logger = logging.getLogger(__name__)
 TYPE_PATH = "actions.privacy.tracker_store.PrivateTrackerStore"
 # The slot whose value DELETED_ANSWER_ID asks for the deletion of the conversation.
 ANSWER_ID_SLOT = "answer_id"
+# How long a read or write waits for an unreachable database (a PostgreSQL restart takes a few
+# seconds) before it gives up; `retry_seconds` in endpoints.yml overrides it.
+RETRY_SECONDS = 15.0
+# Errors of a database that is (re)starting or cut off: connection refused, "terminating
+# connection due to administrator command", "server closed the connection unexpectedly".
+TRANSIENT_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+T = TypeVar("T")
 
 
 def asks_deletion(events: Iterable[Event]) -> bool:
@@ -64,8 +74,17 @@ class PrivateTrackerStore(SQLTrackerStore):
     fail the save and keep the conversation in the instance's memory instead.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Rasa's SQL store, with a connection pool that checks each connection before use (not SQLite)."""
+    def __init__(self, *args: Any, retry_seconds: Optional[float] = None, **kwargs: Any) -> None:
+        """Rasa's SQL store, with a connection pool that checks each connection before use (not SQLite).
+
+        Args:
+            *args: as for SQLTrackerStore.
+            retry_seconds: how long a read or write keeps trying while the database cannot be
+                reached (default RETRY_SECONDS). Rasa would otherwise keep the conversation in the
+                instance's memory after the first failure, and lose it.
+            **kwargs: as for SQLTrackerStore.
+        """
+        self.retry_seconds = RETRY_SECONDS if retry_seconds is None else float(retry_seconds)
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name != "sqlite":
             url = self.engine.url
@@ -73,10 +92,42 @@ class PrivateTrackerStore(SQLTrackerStore):
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Stores the tracker's new events redacted, or deletes the conversation when the patient asked."""
-        await self.stream_events(tracker)
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Runs a database call again while the database cannot be reached, up to `retry_seconds`."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.2
+        while True:
+            try:
+                return await call()
+            except TRANSIENT_ERRORS as error:
+                if time.monotonic() + delay > deadline:
+                    logger.error("The conversation store stayed unreachable for %.0f s (%s)", self.retry_seconds, what)
+                    raise
+                reason = str(getattr(error, "orig", error)).strip().splitlines()[0][:200]
+                logger.warning("The conversation store is unreachable (%s); %s again in %.1f s", reason, what, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        """Rasa's read, tried again while the database restarts."""
+        parent = super()
+        return await self._retrying("reading", lambda: parent.retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        """Rasa's read of every session, tried again while the database restarts."""
+        parent = super()
+        return await self._retrying("reading", lambda: parent.retrieve_full_tracker(conversation_id))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Stores the tracker's new events redacted, or deletes the conversation when the patient asked.
+
+        While the database restarts, the write is tried again (a failed transaction stores
+        nothing, so a retry never stores an event twice).
+        """
+        await self.stream_events(tracker)
+        await self._retrying("saving", lambda: self._save_events(tracker))
+
+    async def _save_events(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
             events = list(self._additional_events(session, tracker))
             if asks_deletion(events):
