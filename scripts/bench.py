@@ -267,6 +267,38 @@ def format_table(rows: List[Row]) -> List[str]:
     ]
 
 
+def measure_production(
+    texts: List[str], per_user: int, users: int = 20, instances: int = 2
+) -> Tuple[Load, List[float]]:
+    """The same 20 users over `make prod` (nginx, `instances` Rasa instances, PostgreSQL, Redis).
+
+    Returns the load and each Rasa instance's resident memory (MB) after it.
+    """
+    import secrets
+
+    sys.path.insert(0, str(ROOT))
+    from prod import Production
+
+    from channels.settings import load_production
+    from tests.conftest import throwaway_database
+
+    with throwaway_database() as database, tempfile.TemporaryDirectory() as folder:
+        settings = load_production({
+            "BACKBOT_PROD_INSTANCES": str(instances), "BACKBOT_PROD_PORT": "8600", "BACKBOT_PROD_RASA_PORT": "5610",
+            "BACKBOT_PROD_ACTIONS_PORT": "5660", "BACKBOT_PROD_ACTIONS_LB_PORT": "5659",
+            "BACKBOT_PROD_WEB_PORT": "8690",
+            "BACKBOT_DB_NAME": database, "BACKBOT_REDIS_PREFIX": f"bench{secrets.token_hex(4)}",
+        })  # fmt: skip
+        profile = Production(settings, run_dir=Path(folder), token=secrets.token_urlsafe(16),
+                             action_token=secrets.token_urlsafe(16))  # fmt: skip
+        with profile:
+            url = f"{profile.url}/webhooks/rest/webhook"
+            asyncio.run(run_users(url, texts, users=4, per_user=10))  # warm-up
+            many, elapsed = asyncio.run(run_users(url, texts, users=users, per_user=per_user))
+            memory = [rss_mb(profile.pid(f"rasa-{i + 1}")) for i in range(instances)]
+    return Load([], many, elapsed), memory
+
+
 def main() -> int:
     """Runs the benchmark and prints the table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -274,6 +306,7 @@ def main() -> int:
     parser.add_argument("--per-user", type=int, default=30, help="messages per user with 20 concurrent users")
     parser.add_argument("--no-starter", action="store_true", help="skip Rasa's starter bot (a quicker run)")
     parser.add_argument("--starter-port", type=int, default=STARTER_PORT, help="port of the starter bot")
+    parser.add_argument("--no-prod", action="store_true", help="skip the 2-instance run over `make prod`")
     args = parser.parse_args()
     texts = messages()
     with tempfile.TemporaryDirectory() as tmp:
@@ -296,20 +329,55 @@ def main() -> int:
         with StarterBot(port=args.starter_port) as bot:
             starter_load = measure_rest(bot.rest_url, texts, args.single, args.per_user)
             starter = Figures(starter_load, bot.started_in_s or float("nan"), bot.rss_mb(), bot.train_s or float("nan"))
+    production_rows: List[Row] = []
+    if not args.no_prod:
+        print(
+            "==> The production profile with 2 instances (nginx, PostgreSQL, Redis), the same 20 users ...", flush=True
+        )
+        production, instance_mb = measure_production(texts, args.per_user)
+        production_rows = [
+            Row(
+                "throughput, 20 users, 2 instances (make prod)",
+                production.throughput,
+                f">= {TARGETS['throughput_20']:.0f} msg/s",
+                None if starter is None else starter.load.throughput,
+                "msg/s",
+                "higher",
+            ),  # fmt: skip
+            Row(
+                "REST p50, 20 users, 2 instances (make prod)",
+                statistics.median(production.concurrent),
+                "",
+                None if starter is None else statistics.median(starter.load.concurrent),
+                "ms",
+            ),  # fmt: skip
+            Row(
+                "resident memory per Rasa instance (make prod)",
+                max(instance_mb),
+                f"<= {TARGETS['memory']:.0f} MB",
+                None if starter is None else starter.rasa_mb,
+                "MB",
+                digits=0,
+            ),  # fmt: skip
+        ]
     cases = yaml.safe_load((ROOT / "tests" / "red_flag_cases.yml").read_text(encoding="utf-8"))["cases"]
     detector = detector_cost_ms(texts + [case["text"] for case in cases])
     decision = decision_cost_ms(unique, parsed)
-    rows = comparison_rows(ours, starter) + [
-        Row("decision + reply (mean/p50/p95)", "/".join(f"{v:.2f}" for v in decision) + " ms", "p50 <= 5 ms"),
-        *(
-            Row(f"red flags, {name} (mean/p95/max)", "/".join(f"{v:.2f}" for v in values) + " ms", target)
-            for (name, values), target in zip(
-                detector.items(),
-                ("", f"p95 <= {TARGETS['detector']:.0f} ms", f"p95 <= {TARGETS['detector']:.0f} ms"),
-                strict=True,
-            )
-        ),
-    ]
+    rows = (
+        comparison_rows(ours, starter)
+        + production_rows
+        + [
+            Row("decision + reply (mean/p50/p95)", "/".join(f"{v:.2f}" for v in decision) + " ms", "p50 <= 5 ms"),
+            *(
+                Row(f"red flags, {name} (mean/p95/max)", "/".join(f"{v:.2f}" for v in values) + " ms", target)
+                for (name, values), target in zip(
+                    detector.items(),
+                    ("", f"p95 <= {TARGETS['detector']:.0f} ms", f"p95 <= {TARGETS['detector']:.0f} ms"),
+                    strict=True,
+                )
+            ),
+        ]
+    )
     print(
         f"\nBenchmark ({len(load.single)} + {len(load.concurrent)} REST messages per bot in conversations of "
         f"{CONVERSATION_TURNS}; Dutch NLU: {backend})"

@@ -81,7 +81,7 @@ async def run_load(url: str, conversations: int, turns: int, prefix: str = "load
     return latencies, failures, wall
 
 
-def check_trackers(database: Dict[str, str], conversations: int, turns: int) -> Dict[str, int]:
+def check_trackers(database: Dict[str, str], conversations: int, turns: int, prefix: str = "load") -> Dict[str, int]:
     """Counts lost, duplicated and reordered turns and wrong conversations, from PostgreSQL."""
     import psycopg2
 
@@ -96,7 +96,7 @@ def check_trackers(database: Dict[str, str], conversations: int, turns: int) -> 
     expected = [turn_text(turn) for turn in range(turns)]
     counts = {"lost": 0, "duplicated": 0, "reordered": 0, "wrong_conversations": 0}
     for i in range(conversations):
-        got = stored.get(f"load-{i:04d}", [])
+        got = stored.get(f"{prefix}-{i:04d}", [])
         counts["lost"] += len([t for t in expected if t not in got])
         counts["duplicated"] += len(got) - len(set(got))
         in_order = [t for t in got if t in expected]

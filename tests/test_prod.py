@@ -1,10 +1,15 @@
 """The production profile (`make prod`): two Rasa instances and action servers behind nginx, under supervisord.
 
-Started once for this module with its own ports, a throwaway PostgreSQL database, its own Redis
-key prefix and a temporary run folder. Checks that concurrent conversations over the load
-balancer lose, duplicate or reorder nothing, that both instances serve, and that a killed Rasa
-instance or action server is restarted while the others carry on. Without nginx or PostgreSQL
-the tests say why and skip, except under CI (CI=true), where that is a failure.
+Started once per test session (tests/conftest.py `production`) with its own ports, a temporary run
+folder and throwaway PostgreSQL and Redis servers (tests/services.py), which the fault tests
+restart and stop. Checks that concurrent conversations over the load balancer lose, duplicate or
+reorder nothing; that a killed Rasa instance or action server is restarted while the others carry
+on; and the faults: action servers killed mid-message or hanging (the patient gets the Dutch
+"probeer het zo nog eens", nothing piles up), PostgreSQL restarted (nothing lost), Redis gone (a
+clear 503, nothing stored), an instance stopped with messages in flight (each is answered), a
+staff reply sent through either instance reaching the widget, and logs as JSON lines without
+patient text. Without nginx, PostgreSQL or Redis binaries the tests say why and skip, except
+under CI (CI=true), where that is a failure.
 """
 
 from __future__ import annotations
@@ -369,3 +374,16 @@ def test_every_process_logs_json_lines_with_its_name(production):
                 assert {"time", "level", "logger", "message", "process"} <= set(record), line
                 names.add(record["process"])
     assert {"rasa-1", "rasa-2", "actions-1", "actions-2"} <= names, names
+
+
+def test_short_load_test_over_the_load_balancer(production):
+    """`make loadtest` in small: 100 conversations of 3 turns at once, every tracker exact in PostgreSQL."""
+    from loadtest import check_trackers, percentile, run_load
+
+    prefix = f"short{secrets.token_hex(3)}"
+    latencies, failures, wall = asyncio.run(run_load(production.url, 100, 3, prefix=prefix))
+    counts = check_trackers(production.settings.database, 100, 3, prefix=prefix)
+    print(f"short load test: {len(latencies)} messages, p50 {percentile(latencies, 50):.0f} ms, "
+          f"p95 {percentile(latencies, 95):.0f} ms, {len(latencies) / wall:.1f} msg/s, {counts}")  # fmt: skip
+    assert failures == 0
+    assert counts == {"lost": 0, "duplicated": 0, "reordered": 0, "wrong_conversations": 0}
