@@ -86,7 +86,7 @@ evaluate: train ## Acceptable answers per set (blind, follow-ups), held-out NLU,
 	$(PY) scripts/evaluate_retrieval.py
 	$(PY) scripts/evaluate_redaction.py
 
-bench: train ## Latency, throughput, start time, memory, training time, red-flag detectors, leaflet search, redaction and insight
+bench: train ## Latency, throughput, start, memory (next to Rasa's starter bot, and over make prod with 2 instances), red flags, leaflet search, redaction, insight
 	$(PY) scripts/bench_retrieval.py
 	$(PY) scripts/bench_privacy.py
 	$(PY) scripts/bench.py

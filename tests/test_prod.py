@@ -324,11 +324,12 @@ def test_a_stopped_rasa_instance_finishes_the_messages_in_flight(production):
         assert tracker_user_texts(production, sender) == [text]
 
 
-def test_no_patient_text_in_any_log(production):
+def test_no_patient_text_and_no_secret_in_any_log(production):
     texts = [question.split("?")[0] for question in QUESTIONS] + ["mag ik fietsen"]
     for log in production.run_dir.glob("*.log"):
         content = log.read_text(encoding="utf-8", errors="replace")
         assert not [text for text in texts if text in content], log.name
+        assert production.action_token not in content and production.token not in content, log.name
 
 
 def test_a_staff_reply_reaches_the_widget_whichever_instance_sends_it(production):

@@ -24,10 +24,11 @@ What differs from `SQLTrackerStore`:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable, Iterable, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -153,6 +154,25 @@ class PrivateTrackerStore(SQLTrackerStore):
             session.commit()
 
         logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """Rasa's read, selecting only the stored events' JSON instead of whole ORM objects.
+
+        Building an ORM object per stored event took a third of the time of reading a
+        conversation (py-spy on the REST benchmark, 2026-11-30); the query is Rasa's own.
+        """
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+            events = [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data)]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The tracker's events not stored yet: Rasa's, counting with one `count(*)` instead of a sub-select."""
+        query = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False)
+        stored = query.with_entities(sa.func.count(self.SQLEvent.id)).order_by(None).scalar() or 0
+        return itertools.islice(tracker.events, stored, len(tracker.events))
 
     async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: str) -> None:
         """Publishes the new events to the event broker, redacted like the stored ones."""

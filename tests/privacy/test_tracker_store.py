@@ -231,3 +231,35 @@ def test_check_importable() -> None:
         check_importable("actions.privacy.no_such_module.PrivateTrackerStore")
     with pytest.raises(RuntimeError, match="not a tracker store"):
         check_importable("actions.privacy.tracker_store.asks_deletion")
+
+
+async def test_reads_and_counts_follow_conversation_sessions_as_rasas_store_does(store: PrivateTrackerStore) -> None:
+    """The lean read and count (only the JSON column, one count) give Rasa's results across sessions."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    first = conversation("patient-s", store.domain, at=time.time() - 7200)
+    await store.save(first)
+    later = time.time()
+    retrieved = await store.retrieve("patient-s")
+    for event in [
+        ActionExecuted("action_session_start", timestamp=later),
+        SessionStarted(timestamp=later),
+        ActionExecuted("action_listen", timestamp=later),
+        user("Weer last van mijn rug", timestamp=later + 1),
+    ]:
+        retrieved.update(event)  # fmt: skip
+    rasa_store = SQLTrackerStore.__new__(SQLTrackerStore)
+    rasa_store.__dict__.update(store.__dict__)  # Rasa's own methods on the same database
+    for tracker in (first, retrieved):
+        with store.session_scope() as session:
+            ours = list(store._additional_events(session, tracker))
+            assert ours == list(SQLTrackerStore._additional_events(rasa_store, session, tracker))
+    await store.save(retrieved)
+
+    assert len(rows(store, "patient-s")) == len(first.events) + 4
+    latest = await store.retrieve("patient-s")
+    assert texts(latest, UserUttered) == ["Weer last van mijn rug"]  # the latest session only
+    assert len(texts(await store.retrieve_full_tracker("patient-s"), UserUttered)) == 2
+    rasa_latest = await SQLTrackerStore._retrieve(rasa_store, "patient-s", fetch_events_from_all_sessions=False)
+    assert [e.as_dict() for e in rasa_latest.events] == [e.as_dict() for e in latest.events]
+    assert await store.retrieve("nobody") is None
