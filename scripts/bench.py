@@ -274,28 +274,13 @@ def measure_production(
 
     Returns the load and each Rasa instance's resident memory (MB) after it.
     """
-    import secrets
+    from prod import throwaway_profile
 
-    sys.path.insert(0, str(ROOT))
-    from prod import Production
-
-    from channels.settings import load_production
-    from tests.conftest import throwaway_database
-
-    with throwaway_database() as database, tempfile.TemporaryDirectory() as folder:
-        settings = load_production({
-            "BACKBOT_PROD_INSTANCES": str(instances), "BACKBOT_PROD_PORT": "8600", "BACKBOT_PROD_RASA_PORT": "5610",
-            "BACKBOT_PROD_ACTIONS_PORT": "5660", "BACKBOT_PROD_ACTIONS_LB_PORT": "5659",
-            "BACKBOT_PROD_WEB_PORT": "8690",
-            "BACKBOT_DB_NAME": database, "BACKBOT_REDIS_PREFIX": f"bench{secrets.token_hex(4)}",
-        })  # fmt: skip
-        profile = Production(settings, run_dir=Path(folder), token=secrets.token_urlsafe(16),
-                             action_token=secrets.token_urlsafe(16))  # fmt: skip
-        with profile:
-            url = f"{profile.url}/webhooks/rest/webhook"
-            asyncio.run(run_users(url, texts, users=4, per_user=10))  # warm-up
-            many, elapsed = asyncio.run(run_users(url, texts, users=users, per_user=per_user))
-            memory = [rss_mb(profile.pid(f"rasa-{i + 1}")) for i in range(instances)]
+    with throwaway_profile(instances, block=6, label="bench") as profile:
+        url = f"{profile.url}/webhooks/rest/webhook"
+        asyncio.run(run_users(url, texts, users=4, per_user=10))  # warm-up
+        many, elapsed = asyncio.run(run_users(url, texts, users=users, per_user=per_user))
+        memory = [rss_mb(profile.pid(f"rasa-{i + 1}")) for i in range(instances)]
     return Load([], many, elapsed), memory
 
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,9 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from prod import Production  # noqa: E402
-
-from channels.settings import load_production  # noqa: E402
+from prod import throwaway_profile  # noqa: E402
 
 QUESTIONS = [
     "is bewegen schadelijk?", "moet ik een foto laten maken?", "hoe lang duurt rugpijn meestal?",
@@ -113,21 +109,10 @@ def percentile(values: List[float], q: float) -> float:
 
 def one_run(instances: int, conversations: int, turns: int) -> Dict[str, float]:
     """Starts the profile with `instances` instances, runs the load, checks the trackers."""
-    from tests.conftest import throwaway_database  # noqa: PLC0415 - the same throwaway database as the tests
-
-    with throwaway_database() as database, tempfile.TemporaryDirectory() as folder:
-        settings = load_production({
-            "BACKBOT_PROD_INSTANCES": str(instances), "BACKBOT_PROD_PORT": "8500", "BACKBOT_PROD_RASA_PORT": "5510",
-            "BACKBOT_PROD_ACTIONS_PORT": "5560", "BACKBOT_PROD_ACTIONS_LB_PORT": "5559",
-            "BACKBOT_PROD_WEB_PORT": "8590",
-            "BACKBOT_DB_NAME": database, "BACKBOT_REDIS_PREFIX": f"load{secrets.token_hex(4)}",
-        })  # fmt: skip
-        profile = Production(settings, run_dir=Path(folder), token=secrets.token_urlsafe(16),
-                             action_token=secrets.token_urlsafe(16))  # fmt: skip
-        with profile:
-            asyncio.run(run_load(profile.url, 10, 2, prefix="warm-up"))
-            latencies, failures, wall = asyncio.run(run_load(profile.url, conversations, turns))
-            counts = check_trackers(settings.database, conversations, turns)
+    with throwaway_profile(instances, block=5, label="load") as profile:
+        asyncio.run(run_load(profile.url, 10, 2, prefix="warm-up"))
+        latencies, failures, wall = asyncio.run(run_load(profile.url, conversations, turns))
+        counts = check_trackers(profile.settings.database, conversations, turns)
     return {
         "instances": instances, "messages": len(latencies), "failed": failures,
         "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),

@@ -12,18 +12,21 @@ for `make run`. Configuration and logs are written to run/prod/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -293,6 +296,32 @@ class Production:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def port_block(block: int) -> Dict[str, str]:
+    """The profile's ports in a block 1-9: nginx 8b00, Rasa 5b10 up, actions 5b60 up (their nginx 5b59), web 8b90."""
+    return {
+        "BACKBOT_PROD_PORT": f"8{block}00", "BACKBOT_PROD_RASA_PORT": f"5{block}10",
+        "BACKBOT_PROD_ACTIONS_PORT": f"5{block}60", "BACKBOT_PROD_ACTIONS_LB_PORT": f"5{block}59",
+        "BACKBOT_PROD_WEB_PORT": f"8{block}90",
+    }  # fmt: skip
+
+
+@contextlib.contextmanager
+def throwaway_profile(instances: int, block: int, label: str) -> Iterator[Production]:
+    """The profile on its own ports, a throwaway PostgreSQL database and Redis key prefix (benchmarks)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.conftest import throwaway_database  # noqa: PLC0415 - the tests' throwaway database
+
+    with throwaway_database() as database, tempfile.TemporaryDirectory() as folder:
+        settings = server_settings.load_production({
+            **port_block(block), "BACKBOT_PROD_INSTANCES": str(instances), "BACKBOT_DB_NAME": database,
+            "BACKBOT_REDIS_PREFIX": f"{label}{secrets.token_hex(4)}",
+        })  # fmt: skip
+        profile = Production(settings, run_dir=Path(folder), token=secrets.token_urlsafe(16),
+                             action_token=secrets.token_urlsafe(16))  # fmt: skip
+        with profile:
+            yield profile
 
 
 def run() -> int:

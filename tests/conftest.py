@@ -265,10 +265,6 @@ def postgres_database() -> Iterator[str]:
 
 # --- The production profile (`make prod`) on throwaway PostgreSQL and Redis servers, for the
 # production, load and fault tests (one start per test session: it takes about half a minute).
-PROD_PORTS = {
-    "BACKBOT_PROD_PORT": "8400", "BACKBOT_PROD_RASA_PORT": "5410", "BACKBOT_PROD_ACTIONS_PORT": "5460",
-    "BACKBOT_PROD_ACTIONS_LB_PORT": "5459", "BACKBOT_PROD_WEB_PORT": "8490",
-}  # fmt: skip
 THROWAWAY_PG_PORT = 5499
 THROWAWAY_REDIS_PORT = 6399
 
@@ -306,14 +302,14 @@ def production(tmp_path_factory, production_services) -> Iterator[Any]:
     import sys
 
     sys.path.insert(0, str(ROOT / "scripts"))
-    from prod import Production
+    from prod import Production, port_block
 
     from channels.settings import load_production
 
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         _needed("nginx is not installed (Debian/Ubuntu: apt-get install nginx-light; `make install` does it as root)")
     settings = load_production({
-        **PROD_PORTS, "BACKBOT_PROD_INSTANCES": "2", "BACKBOT_ACTION_TIMEOUT": "4",
+        **port_block(4), "BACKBOT_PROD_INSTANCES": "2", "BACKBOT_ACTION_TIMEOUT": "4",
         "BACKBOT_DB_PORT": str(THROWAWAY_PG_PORT), "BACKBOT_DB_NAME": "backbot_prod_test",
         "BACKBOT_REDIS_PORT": str(THROWAWAY_REDIS_PORT), "BACKBOT_REDIS_PREFIX": f"test{secrets.token_hex(4)}",
     })  # fmt: skip
