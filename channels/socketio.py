@@ -12,7 +12,8 @@ With several Rasa instances (`make prod`), a widget stays connected to one insta
 reply or a message sent through the HTTP API may be handled by another. With
 BACKBOT_SOCKETIO_REDIS_URL set, the instances share their socket.io rooms through Redis
 (python-socketio's AsyncRedisManager): a message for a session reaches the widget whichever
-instance sends it. While Redis cannot be reached, an instance still delivers to its own widgets.
+instance sends it. python-socketio delivers to this instance's own widgets first and then
+publishes for the others, so while Redis cannot be reached an instance still reaches its own.
 """
 
 from __future__ import annotations
@@ -34,22 +35,6 @@ from channels.rest import MAX_MESSAGE_CHARS
 from channels.settings import parse_origins, socketio_redis
 
 logger = logging.getLogger(__name__)
-
-
-class SharedRoomsManager(socketio.AsyncRedisManager):
-    """python-socketio's Redis manager; when Redis is unreachable it delivers on this instance only."""
-
-    async def _publish(self, data: Dict[str, Any]) -> Any:
-        try:
-            if not self.connected:
-                self._redis_connect()
-            return await self.redis.publish(self.channel, self.json.dumps(data))
-        except Exception as error:  # noqa: BLE001 - any Redis failure: fall back to local delivery
-            self.connected = False
-            logger.warning("socket.io: Redis unreachable (%s); delivering on this instance only", type(error).__name__)
-            if data.get("method") == "emit":
-                await self._handle_emit(data)
-            return None
 
 
 # rasa-webchat makes 32 hex characters (uuid4().hex); accept other widgets' ids of that kind too.
@@ -98,7 +83,7 @@ class CheckedSocketIOInput(SocketIOInput):
         shared = socketio_redis()
         if shared:
             url, channel = shared
-            sio.manager = SharedRoomsManager(url, channel=channel)
+            sio.manager = socketio.AsyncRedisManager(url, channel=channel)
             sio.manager.set_server(sio)
             sio.manager_initialized = False  # started with the first connection, in the server's loop
         # The CORS headers of socket.io's HTTP requests come from Rasa's `--cors` (Sanic-CORS, set

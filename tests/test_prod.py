@@ -388,3 +388,36 @@ def test_short_load_test_over_the_load_balancer(production):
           f"p95 {percentile(latencies, 95):.0f} ms, {len(latencies) / wall:.1f} msg/s, {counts}")  # fmt: skip
     assert failures == 0
     assert counts == {"lost": 0, "duplicated": 0, "reordered": 0, "wrong_conversations": 0}
+
+
+def test_without_redis_the_website_patient_still_gets_the_dutch_reply(production):
+    """socket.io: the lock store refuses the message, and the reply reaches the widget from its own instance."""
+    from types import SimpleNamespace
+
+    from .test_socketio import Widget
+
+    redis = production.services["redis"]
+    session_id = secrets.token_hex(16)
+    widget = Widget(SimpleNamespace(chat_url=production.url, web_origins=[production.settings.public_url]), session_id)
+
+    async def scenario() -> List[List[str]]:
+        await widget.open("polling")
+        try:
+            first = await widget.say(QUESTIONS[0])
+            redis.stop()
+            try:
+                refused = await widget.say("mag ik fietsen?")
+            finally:
+                redis.start()
+            return [first, refused, await widget.say(QUESTIONS[1])]
+        finally:
+            await widget.close()
+
+    first, refused, after = asyncio.run(scenario())
+    assert first and unavailable_text() not in first
+    assert refused == [unavailable_text()]
+    assert after and unavailable_text() not in after  # Redis back: the conversation goes on
+    url = f"{production.url}/conversations/{session_id}/tracker?token={production.token}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        texts = [e["text"] for e in json.loads(response.read())["events"] if e["event"] == "user"]
+    assert texts == [QUESTIONS[0], QUESTIONS[1]]
