@@ -93,3 +93,15 @@ def test_the_rendered_nginx_configuration_is_valid(tmp_path):
     result = subprocess.run([nginx(), "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
                             capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_the_socketio_rooms_are_shared_only_when_redis_is_given():
+    from channels.settings import socketio_redis
+
+    assert socketio_redis({}) is None
+    assert socketio_redis({"BACKBOT_SOCKETIO_REDIS_URL": "redis://127.0.0.1:6379/1", "BACKBOT_REDIS_PREFIX": "p1"}) == (
+        "redis://127.0.0.1:6379/1",
+        "p1-socketio",
+    )
+    with pytest.raises(SystemExit, match="BACKBOT_SOCKETIO_REDIS_URL"):
+        socketio_redis({"BACKBOT_SOCKETIO_REDIS_URL": "127.0.0.1:6379"})
