@@ -22,8 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
@@ -36,6 +34,7 @@ from servers import (  # noqa: E402
     MODEL,
     VENV_BIN,
     _credentials,
+    answers,
     base_env,
     check_importable,
     logging_config,
@@ -59,9 +58,10 @@ def nginx_binary() -> str:
 
 def unavailable_action_result() -> str:
     """What nginx answers Rasa for an action when no action server can: the Dutch "try again" text only."""
+    from actions.config import KNOWLEDGE_DIR  # noqa: PLC0415 - the folder the channels read it from too
     from actions.knowledge import load_messages  # noqa: PLC0415
 
-    text = load_messages(ROOT / "data" / "knowledge" / "messages.yml")["service_unavailable"]
+    text = load_messages(KNOWLEDGE_DIR / "messages.yml")["service_unavailable"]
     return json.dumps({"events": [], "responses": [{"text": text}]})
 
 
@@ -248,13 +248,7 @@ class Production:
         while pending:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"supervisord stopped:\n{self.log_tail('supervisord.out')}")
-            for name in list(pending):
-                try:
-                    with urllib.request.urlopen(urls[name], timeout=2) as response:
-                        if response.status == 200:
-                            pending.remove(name)
-                except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                    pass
+            pending = [name for name in pending if not answers(urls[name])]
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"{pending} not ready after {timeout_s:.0f} s:\n{self.ctl('status')}")
             if pending:

@@ -78,6 +78,15 @@ def base_env() -> Dict[str, str]:
     return env
 
 
+def answers(url: str, timeout_s: float = 2) -> bool:
+    """Whether the URL answers 200 now (a server's readiness check); False while it cannot be reached."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
 def logging_config(environ: Optional[Mapping[str, str]] = None) -> Path:
     """Rasa's logging configuration for BACKBOT_LOG_FORMAT: logging.yml (text) or logging.json.yml."""
     return ROOT / ("logging.json.yml" if server_settings.log_format(environ) == "json" else "logging.yml")
@@ -220,12 +229,8 @@ class Servers:
             for name in list(pending):
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"The {name} server stopped:\n{self.log_tail(name)}")
-                try:
-                    with urllib.request.urlopen(urls[name], timeout=2) as response:
-                        if response.status == 200:
-                            pending.remove(name)
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    pass
+                if answers(urls[name]):
+                    pending.remove(name)
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"{pending} not ready after {timeout_s:.0f} s:\n{self.log_tail(pending[0])}")
             if pending:

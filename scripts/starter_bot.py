@@ -13,10 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from servers import answers  # noqa: E402
 
 RASA = Path(sys.executable).parent / "rasa"
 START_TIMEOUT_S = 180
@@ -133,12 +134,8 @@ class StarterBot:
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"The starter bot stopped:\n{self.log_tail('rasa')}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            if answers(f"{self.url}/"):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"The starter bot is not ready after {START_TIMEOUT_S} s:\n{self.log_tail('rasa')}")
             time.sleep(0.2)
